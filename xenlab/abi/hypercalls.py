@@ -1,0 +1,107 @@
+"""Hypercall numbers (``xen.h``: ``__HYPERVISOR_*``) and their argument conventions.
+
+A hypercall is ``int $0x82`` from ring 1 with EAX = number and EBX, ECX, EDX, ESI, EDI = the
+first five arguments; the result comes back in EAX (a negative errno on failure).
+"""
+
+HYPERCALL_VECTOR = 0x82  # the IDT vector Xen's 32-bit PV guests trap through
+
+HYPERCALLS: dict[int, str] = {
+    0: "set_trap_table",
+    1: "mmu_update",
+    2: "set_gdt",
+    3: "stack_switch",
+    4: "set_callbacks",
+    5: "fpu_taskswitch",
+    6: "sched_op_compat",
+    7: "platform_op",
+    8: "set_debugreg",
+    9: "get_debugreg",
+    10: "update_descriptor",
+    12: "memory_op",
+    13: "multicall",
+    14: "update_va_mapping",
+    15: "set_timer_op",
+    16: "event_channel_op_compat",
+    17: "xen_version",
+    18: "console_io",
+    19: "physdev_op_compat",
+    20: "grant_table_op",
+    21: "vm_assist",
+    22: "update_va_mapping_otherdomain",
+    23: "iret",
+    24: "vcpu_op",
+    26: "mmuext_op",
+    28: "nmi_op",
+    29: "sched_op",
+    30: "callback_op",
+    32: "event_channel_op",
+    33: "physdev_op",
+    35: "sysctl",
+    36: "domctl",
+}
+NUMBER: dict[str, int] = {name: nr for nr, name in HYPERCALLS.items()}
+
+# The hypercall page: stub ``nr`` lives at offset nr * 32 (XEN_ELFNOTE_HYPERCALL_PAGE).
+HYPERCALL_STUB_SIZE = 32
+NR_HYPERCALL_STUBS = 4096 // HYPERCALL_STUB_SIZE
+
+# console_io
+CONSOLEIO_write = 0
+CONSOLEIO_read = 1
+
+# sched_op (sched.h)
+SCHEDOP_yield = 0
+SCHEDOP_block = 1
+SCHEDOP_shutdown = 2
+SCHEDOP_poll = 3
+SCHEDOP_remote_shutdown = 4
+SCHEDOP_shutdown_code = 5
+SCHEDOP_watchdog = 6
+
+SHUTDOWN_REASONS: dict[int, str] = {
+    0: "poweroff",
+    1: "reboot",
+    2: "suspend",
+    3: "crash",
+    4: "watchdog",
+}
+
+# xen_version (version.h)
+XENVER_version = 0
+XENVER_extraversion = 1
+XENVER_compile_info = 2
+XENVER_capabilities = 3
+XENVER_changeset = 4
+XENVER_platform_parameters = 5
+XENVER_get_features = 6
+XENVER_pagesize = 7
+XENVER_guest_handle = 8
+XENVER_commandline = 9
+
+# features.h: bits of submap 0 that XENVER_get_features reports
+XENFEAT_writable_page_tables = 0
+XENFEAT_writable_descriptor_tables = 1
+XENFEAT_auto_translated_physmap = 2
+XENFEAT_supervisor_mode_kernel = 3
+XENFEAT_pae_pgdir_above_4gb = 4
+
+# vm_assist (xen.h)
+VMASST_CMD_enable = 0
+VMASST_CMD_disable = 1
+VMASST_TYPE_4gb_segments = 0
+VMASST_TYPE_4gb_segments_notify = 1
+VMASST_TYPE_writable_pagetables = 2
+VMASST_TYPE_pae_extended_cr3 = 3
+
+# update_va_mapping flags (xen.h)
+UVMF_NONE = 0
+UVMF_TLB_FLUSH = 1
+UVMF_INVLPG = 2
+UVMF_FLUSHTYPE_MASK = 3
+UVMF_LOCAL = 0 << 2
+UVMF_ALL = 1 << 2
+
+DOMID_SELF = 0x7FF0
+DOMID_IO = 0x7FF1
+DOMID_XEN = 0x7FF2

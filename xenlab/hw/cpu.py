@@ -1,0 +1,392 @@
+"""The emulated x86-32 CPU: Unicorn in protected mode with PAE paging.
+
+The CPU runs guest code in time slices (``run``) until the slice's instruction budget is
+spent or something traps.  Every trap — a hypercall's ``int $0x82``, a guest's ``int $0x80``,
+a #GP from a privileged instruction, a #PF — reaches one Python callback, ``trap_handler``,
+exactly as every trap on a real Xen machine lands in the hypervisor first (paper §2.1.2).
+
+Unicorn workarounds (see ``shared/reference/unicorn-field-notes.md``) all live here:
+
+* **Rings** (trap 1): ``reg_write`` never changes the privilege level, so at bring-up the CPU
+  executes a real ``iretd`` from ring 0 into rings 1 and 3 and saves a *template context* for
+  each; ``enter_ring`` restores a template and then loads the general registers.
+* **Escalating faults** (trap 2): every fault resets QEMU's hidden ``old_exception``.
+* **Run/stop rules** (traps 3, 6): ``until`` is always 0 and ``count`` always > 0; hooks are
+  installed before anything is translated.
+* **No page-fault error code** (trap 4): read from the hidden ``error_code``.
+* **Stale TLB / code** (traps 5, 6): ``flush_tlb`` and ``invalidate_code`` are explicit and the
+  hypervisor calls them after every change the CPU cannot see.
+* **Slow register access** (trap 7): general registers and EIP are read and written in the
+  live CPU state through ctypes (~0.1 µs instead of ~2 µs).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from unicorn import UC_ARCH_X86, UC_HOOK_INSN_INVALID, UC_HOOK_INTR, UC_MODE_32, UC_PROT_ALL, Uc, UcError
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
+from unicorn.unicorn_py3.unicorn import uclib
+from unicorn.x86_const import (
+    UC_X86_REG_CR0,
+    UC_X86_REG_CR2,
+    UC_X86_REG_CR3,
+    UC_X86_REG_CR4,
+    UC_X86_REG_CS,
+    UC_X86_REG_DS,
+    UC_X86_REG_EFLAGS,
+    UC_X86_REG_ES,
+    UC_X86_REG_ESP,
+    UC_X86_REG_FS,
+    UC_X86_REG_GDTR,
+    UC_X86_REG_GS,
+    UC_X86_REG_SS,
+)
+
+from xenlab.hw import x86
+from xenlab.hw.liveenv import CalibrationError, InstructionCounter, LiveEnv
+from xenlab.hw.memory import MachineMemory
+
+# Indices into LiveEnv.regs (QEMU's R_EAX ... R_EDI order).
+EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
+REG_NAMES = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+
+# Unicorn's hook callback signatures (uc.h): uc_cb_hookintr_t and uc_cb_hookinsn_invalid_t.
+_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+_INSN_INVALID_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p)
+TRAP_INVALID_OP = 6
+
+
+@dataclass(frozen=True)
+class RingSelectors:
+    """The code and data selectors the CPU uses in one ring."""
+
+    cs: int
+    ds: int
+
+
+@dataclass(frozen=True)
+class BringUp:
+    """What the hypervisor prepares in memory so the CPU can reach rings 1 and 3.
+
+    ``cr3`` must map the GDT at ``gdt_va`` (read-only is fine: every descriptor has its
+    accessed bit preset), the one-page ``trampoline_va`` (user-accessible, executable) and a
+    writable ring-0 stack page below ``stack_top_va``.
+    """
+
+    cr3: int
+    gdt_va: int
+    gdt_limit: int
+    trampoline_va: int
+    stack_top_va: int
+    rings: dict[int, RingSelectors]
+
+
+class EmulationError(RuntimeError):
+    """Unicorn refused to go on (e.g. an access outside machine memory)."""
+
+
+class CPU:
+    """One virtual CPU of the machine (xenlab emulates a uniprocessor)."""
+
+    def __init__(self, memory: MachineMemory) -> None:
+        self.memory = memory
+        self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        self._handle = uc._uch
+        uc.mem_map_ptr(0, memory.size, UC_PROT_ALL, memory.address())
+        # The owner's trap callback: trap_handler(vector, is_software_int).
+        self.trap_handler: Callable[[int, bool], None] = self._unexpected_trap
+        self._hook_error: BaseException | None = None
+        # Installed before anything is translated: hooks added later miss cached blocks.
+        # Unicorn reports #UD not as an interrupt but through its own invalid-instruction
+        # hook; both arrive at trap_handler.
+        self._intr_cb = _INTR_CB(self._on_interrupt)
+        self._insn_invalid_cb = _INSN_INVALID_CB(self._on_invalid_instruction)
+        for kind, callback in ((UC_HOOK_INTR, self._intr_cb), (UC_HOOK_INSN_INVALID, self._insn_invalid_cb)):
+            hook = ctypes.c_size_t()
+            err = uclib.uc_hook_add(
+                self._handle, ctypes.byref(hook), kind, callback, None,
+                ctypes.c_uint64(1), ctypes.c_uint64(0),
+            )
+            if err:
+                raise UcError(err)
+        self.env = LiveEnv(uc)
+        self.regs = self.env.regs
+        self._eip = self.env.eip
+        self._old_exception = self.env.old_exception
+        self._is_int = self.env.is_int
+        self._reg32 = ctypes.c_uint32(0)
+        self._reg32_ref = ctypes.byref(self._reg32)
+        self._templates: dict[int, object] = {}
+        self._cs_selector: ctypes.c_uint32 | None = None
+        self.counter: InstructionCounter | None = None
+
+    # ----------------------------------------------------------------- bring-up
+    def bring_up(self, spec: BringUp) -> None:
+        """Enter protected mode with PAE paging and capture the ring-1/ring-3 templates."""
+        uc = self.uc
+        ring0 = spec.rings[0]
+        uc.reg_write(UC_X86_REG_GDTR, (0, spec.gdt_va, spec.gdt_limit, 0))
+        uc.reg_write(UC_X86_REG_CR4, x86.CR4_PAE)
+        uc.reg_write(UC_X86_REG_CR3, spec.cr3)
+        uc.reg_write(UC_X86_REG_CR0, x86.CR0_PE | x86.CR0_ET | x86.CR0_NE | x86.CR0_WP | x86.CR0_PG)
+        uc.reg_write(UC_X86_REG_CS, ring0.cs)
+        for reg in (UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS):
+            uc.reg_write(reg, ring0.ds)
+        self._old_exception.value = -1
+        ring0_ctx = uc.context_save()
+        iret_frame = spec.stack_top_va - 20
+        target = spec.trampoline_va + 1  # the byte after the iretd: mapped and executable
+        for ring in (1, 3):
+            sel = spec.rings[ring]
+            uc.context_restore(ring0_ctx)
+            frame = struct.pack("<5I", target, sel.cs, x86.EFLAGS_FIXED | x86.EFLAGS_IF, 0, sel.ds)
+            self._write_virtual_via_cr3(spec.cr3, iret_frame, frame)
+            self.regs[ESP] = iret_frame
+            # A real iretd is the only way into an outer ring (reg_write cannot change CPL).
+            uc.emu_start(spec.trampoline_va, 0, count=1)
+            if uc.reg_read(UC_X86_REG_SS) != sel.ds or uc.reg_read(UC_X86_REG_CS) != sel.cs:
+                raise CalibrationError(f"iretd to ring {ring} did not load its selectors")
+            for reg in (UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS):
+                uc.reg_write(reg, sel.ds)  # iret outward nulls data segments
+            self._old_exception.value = -1
+            self._templates[ring] = uc.context_save()
+        self._templates[0] = ring0_ctx
+        uc.ctl_flush_tb()
+        self._calibrate_cs_selector(spec)
+        self._calibrate_counter(spec)
+        uc.context_restore(self._templates[1])
+
+    def _write_virtual_via_cr3(self, cr3: int, va: int, data: bytes) -> None:
+        maddr = self.translate(cr3, va, write=True)
+        if maddr is None:
+            raise CalibrationError(f"bring-up address {va:#x} is not mapped writable")
+        self.memory.write(maddr, data)
+
+    def _calibrate_cs_selector(self, spec: BringUp) -> None:
+        """Find CS's selector in the live state, so ``cpl`` costs one ctypes read."""
+        blobs = {}
+        for ring in (1, 3):
+            self.uc.context_restore(self._templates[ring])
+            blobs[ring] = ctypes.string_at(self.env.env, 0x400)
+        hits = [
+            off
+            for off in range(0, 0x400, 4)
+            if struct.unpack_from("<I", blobs[1], off)[0] == spec.rings[1].cs
+            and struct.unpack_from("<I", blobs[3], off)[0] == spec.rings[3].cs
+        ]
+        if len(hits) != 1:
+            raise CalibrationError(f"CS selector not found in the live CPU state ({len(hits)} hits)")
+        self._cs_selector = ctypes.c_uint32.from_address(self.env.env + hits[0])
+
+    def _calibrate_counter(self, spec: BringUp) -> None:
+        def run_marker(count: int) -> None:
+            self.uc.context_restore(self._templates[1])
+            self.uc.emu_start(spec.trampoline_va + 1, 0, count=count)
+
+        saved = self.trap_handler
+        self.trap_handler = lambda vector, soft: self.stop()
+        try:
+            self.counter = InstructionCounter(self.uc, run_marker)
+        finally:
+            self.trap_handler = saved
+
+    # ----------------------------------------------------------------- registers
+    def reg(self, index: int) -> int:
+        return self.regs[index] & 0xFFFFFFFF
+
+    def set_reg(self, index: int, value: int) -> None:
+        self.regs[index] = value & 0xFFFFFFFF
+
+    @property
+    def eip(self) -> int:
+        return self._eip.value & 0xFFFFFFFF
+
+    @eip.setter
+    def eip(self, value: int) -> None:
+        self._eip.value = value & 0xFFFFFFFF
+
+    @property
+    def eflags(self) -> int:
+        # EFLAGS is kept lazily by QEMU (condition codes apart): let Unicorn compute it.
+        uclib.uc_reg_read(self._handle, UC_X86_REG_EFLAGS, self._reg32_ref)
+        return self._reg32.value
+
+    @eflags.setter
+    def eflags(self, value: int) -> None:
+        self._reg32.value = value & 0xFFFFFFFF
+        uclib.uc_reg_write(self._handle, UC_X86_REG_EFLAGS, self._reg32_ref)
+
+    @property
+    def cpl(self) -> int:
+        """Current privilege level (the RPL of CS, which equals CPL for flat code segments)."""
+        assert self._cs_selector is not None
+        return self._cs_selector.value & 3
+
+    @property
+    def cs(self) -> int:
+        assert self._cs_selector is not None
+        return self._cs_selector.value & 0xFFFF
+
+    @property
+    def ss(self) -> int:
+        return self.uc.reg_read(UC_X86_REG_SS)
+
+    def read_control(self) -> dict[str, int]:
+        """CR0, CR2, CR3, CR4 and the segment selectors (slow path: dumps and tests)."""
+        uc = self.uc
+        names = {
+            "cr0": UC_X86_REG_CR0, "cr2": UC_X86_REG_CR2, "cr3": UC_X86_REG_CR3,
+            "cr4": UC_X86_REG_CR4, "cs": UC_X86_REG_CS, "ss": UC_X86_REG_SS,
+            "ds": UC_X86_REG_DS, "es": UC_X86_REG_ES, "fs": UC_X86_REG_FS, "gs": UC_X86_REG_GS,
+        }
+        return {name: uc.reg_read(reg) for name, reg in names.items()}
+
+    @property
+    def cr2(self) -> int:
+        return self.uc.reg_read(UC_X86_REG_CR2)
+
+    @property
+    def cr3(self) -> int:
+        return self.uc.reg_read(UC_X86_REG_CR3)
+
+    def set_cr3(self, cr3: int) -> None:
+        """Switch address space; Unicorn flushes its TLB on a CR3 write (field notes, trap 5)."""
+        self.uc.reg_write(UC_X86_REG_CR3, cr3)
+
+    @property
+    def page_fault_error_code(self) -> int:
+        """The error code of the fault being handled (QEMU's hidden ``error_code``).
+
+        Known difference from hardware (field notes, trap 4): a read-modify-write instruction
+        on a not-present page reports 0x4 where a real CPU reports 0x6.
+        """
+        return self.env.error_code.value & 0xFFFF
+
+    # ----------------------------------------------------------------- rings and contexts
+    def enter_ring(self, ring: int, *, eip: int, esp: int, eflags: int, cr3: int) -> None:
+        """Continue in ``ring`` at ``eip``/``esp`` keeping the general registers.
+
+        Restores the ring's template context (which carries the ring's CS/SS and their
+        cached descriptors), then reloads general registers, CR3 (flushing the TLB: a
+        restored context does not) and EFLAGS.  The x87/SSE state is the template's: xenlab
+        guests do not use floating point yet (simplified; see fpu_taskswitch in issue 4).
+        """
+        saved = bytes((ctypes.c_char * 64).from_address(self.env.env))
+        self.uc.context_restore(self._templates[ring])
+        ctypes.memmove(self.env.env, saved, 64)
+        self.set_cr3(cr3)
+        self.regs[ESP] = esp
+        self.eip = eip
+        self.eflags = eflags
+
+    def new_context(self) -> object:
+        """A fresh saved context (a vCPU's register file while it is descheduled)."""
+        return self.uc.context_save()
+
+    def save_context(self, ctx: object) -> None:
+        self.uc.context_update(ctx)
+
+    def load_context(self, ctx: object) -> None:
+        self.uc.context_restore(ctx)
+        self.flush_tlb()  # context_restore does not flush the TLB, even with another CR3
+
+    # ----------------------------------------------------------------- caches
+    def flush_tlb(self) -> None:
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def invalidate_code(self, va: int, length: int) -> None:
+        """Drop translated code for a virtual range written behind the CPU's back."""
+        self.uc.ctl_remove_cache(va, va + length)
+
+    def flush_translations(self) -> None:
+        """Drop all translated code (e.g. before frames of a dead domain are reused)."""
+        self.uc.ctl_flush_tb()
+
+    # ----------------------------------------------------------------- running
+    def run(self, count: int) -> int:
+        """Run from the current EIP for at most ``count`` instructions; return how many ran.
+
+        ``until`` is 0 and ``count`` > 0 always (field notes, trap 3).  Exceptions raised by
+        the trap handler are re-raised here, after Unicorn has unwound.
+        """
+        if count <= 0:
+            raise ValueError("count must be positive")
+        self._old_exception.value = -1
+        self._hook_error = None
+        try:
+            self.uc.emu_start(self.eip, 0, count=count)
+        except UcError as exc:
+            raise EmulationError(str(exc)) from exc
+        if self._hook_error is not None:
+            err, self._hook_error = self._hook_error, None
+            raise err
+        assert self.counter is not None
+        return self.counter.executed()
+
+    def stop(self) -> None:
+        """End the current ``run`` once the running hook returns."""
+        uclib.uc_emu_stop(self._handle)
+
+    def _on_interrupt(self, _handle: int, intno: int, _user: int) -> None:
+        # Runs on the emulator's stack: an exception must not propagate into C.
+        try:
+            if intno < 32 and not self._is_int.value:
+                self._old_exception.value = -1  # a fault: keep the next one from escalating
+                self.trap_handler(intno, False)
+            else:
+                self.trap_handler(intno, True)
+        except BaseException as exc:  # noqa: BLE001 - handed back to run()
+            self._hook_error = exc
+            uclib.uc_emu_stop(self._handle)
+
+    def _on_invalid_instruction(self, _handle: int, _user: int) -> bool:
+        # EIP is on the undefined instruction, as for a #UD fault.  Returning True tells
+        # Unicorn the hook dealt with it and emulation goes on from (the new) EIP.
+        try:
+            self.trap_handler(TRAP_INVALID_OP, False)
+        except BaseException as exc:  # noqa: BLE001 - handed back to run()
+            self._hook_error = exc
+            uclib.uc_emu_stop(self._handle)
+        return True
+
+    @staticmethod
+    def _unexpected_trap(vector: int, software: bool) -> None:
+        raise RuntimeError(f"trap {vector} with no handler installed")
+
+    # ----------------------------------------------------------------- software MMU walk
+    def translate(self, cr3: int, va: int, *, write: bool = False, user: bool = False) -> int | None:
+        """Walk the PAE tables at ``cr3`` like the MMU does; machine address or None.
+
+        Honours present, RW (CR0.WP is always set) and US; used by the hypervisor to read
+        and write guest memory through the guest's own page tables.
+        """
+        mem = self.memory
+        l3 = (cr3 & 0xFFFFFFE0) + 8 * x86.l3_index(va)
+        if not mem.valid(l3, 8):
+            return None
+        e3 = mem.read_u64(l3)
+        if not e3 & x86.PTE_P:
+            return None
+        l2 = x86.pte_maddr(e3) + 8 * x86.l2_index(va)
+        if not mem.valid(l2, 8):
+            return None
+        e2 = mem.read_u64(l2)
+        if not e2 & x86.PTE_P or e2 & x86.PTE_PSE:
+            return None  # xenlab guests never get large pages
+        l1 = x86.pte_maddr(e2) + 8 * x86.l1_index(va)
+        if not mem.valid(l1, 8):
+            return None
+        e1 = mem.read_u64(l1)
+        if not e1 & x86.PTE_P:
+            return None
+        rights = e2 & e1
+        if write and not rights & x86.PTE_RW:
+            return None
+        if user and not rights & x86.PTE_US:
+            return None
+        maddr = x86.pte_maddr(e1) | (va & 0xFFF)
+        return maddr if mem.valid(maddr) else None

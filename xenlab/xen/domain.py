@@ -1,0 +1,132 @@
+"""Domains and their virtual CPUs: the state Xen keeps for each guest (``struct domain``,
+``struct vcpu``).
+
+A domain owns machine frames, a shared_info page, a console, and one vCPU whose registers
+live in a saved CPU context while it is not running.  Counters kept here feed the labs: which
+hypercalls a guest made, which traps it took, how many instructions it ran.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from xenlab.abi.hypercalls import HYPERCALLS
+
+if TYPE_CHECKING:
+    from xenlab.hw.machine import Machine
+    from xenlab.xen.crash import CrashReport
+    from xenlab.xen.mm import GuestMemory
+
+# Hypercall numbers fit in this table; anything above is unknown (-ENOSYS) but still counted.
+NR_HYPERCALL_SLOTS = 64
+CONSOLE_KEEP_BYTES = 1 << 20  # a chatty guest cannot make the hypervisor hold more than this
+
+
+class DomainState(enum.Enum):
+    RUNNABLE = "runnable"
+    BLOCKED = "blocked"
+    SHUTDOWN = "shutdown"
+    CRASHED = "crashed"
+
+
+@dataclass(frozen=True)
+class TrapInfo:
+    """One entry of a guest's trap table (``struct trap_info``)."""
+
+    vector: int
+    flags: int  # bits 0-1: DPL allowed to raise it with int n; bit 2: mask events on entry
+    cs: int
+    address: int
+
+
+@dataclass
+class DomainStats:
+    """What the domain did, for labs and tests.  Deterministic: no wall clock in here."""
+
+    hypercalls: list[int] = field(default_factory=lambda: [0] * NR_HYPERCALL_SLOTS)
+    unknown_hypercalls: int = 0
+    traps: Counter[int] = field(default_factory=Counter)
+    instructions: int = 0
+    slices: int = 0
+    first_console_instruction: int | None = None
+
+    def hypercalls_by_name(self) -> dict[str, int]:
+        out = {HYPERCALLS.get(nr, f"#{nr}"): n for nr, n in enumerate(self.hypercalls) if n}
+        if self.unknown_hypercalls:
+            out["(unknown)"] = self.unknown_hypercalls
+        return out
+
+
+@dataclass
+class VCPU:
+    """A virtual CPU: its saved registers and what the guest registered with Xen."""
+
+    vcpu_id: int
+    domain: Domain
+    context: object  # the CPU's saved register file while descheduled
+    cr3: int = 0  # the page-table base Xen validated and loaded (the guest cannot change it)
+    trap_table: dict[int, TrapInfo] = field(default_factory=dict)
+    kernel_ss: int = 0  # stack_switch(): the ring-1 stack used for traps from ring 3
+    kernel_sp: int = 0
+    started: bool = False
+
+
+class Domain:
+    """A guest: its memory, state, console and counters (Xen's ``struct domain``)."""
+
+    def __init__(
+        self, machine: Machine, domid: int, name: str, *, max_pages: int, privileged: bool = False
+    ) -> None:
+        self.machine = machine
+        self.domid = domid
+        self.name = name
+        self.privileged = privileged
+        self.max_pages = max_pages
+        self.tot_pages = 0  # machine frames the domain holds now
+        self.state = DomainState.RUNNABLE
+        self.shutdown_reason: str | None = None
+        self.crash: CrashReport | None = None
+        self.p2m: list[int] = []  # pseudo-physical frame number -> machine frame number
+        self.page_table_frames: set[int] = set()  # frames the guest may never map writable
+        self.shared_info_mfn = 0
+        self.perdomain_l1 = 0  # Xen-owned L1 mapping this domain's GDT window
+        self.vm_assist = 0  # bitmap of enabled VMASST_TYPE_* (vm_assist hypercall)
+        self.shutdown_code: int | None = None  # SCHEDOP_shutdown_code, kept for the toolstack
+        self.vcpu: VCPU | None = None
+        self.guest_memory: GuestMemory | None = None
+        self.stats = DomainStats()
+        self._console = bytearray()
+        self.console_dropped = 0
+        self.console_listeners: list = []  # callables taking the bytes a guest wrote
+
+    # -- console ------------------------------------------------------------------
+    def console_write(self, data: bytes) -> None:
+        if self.stats.first_console_instruction is None:
+            self.stats.first_console_instruction = self.stats.instructions
+        self._console += data
+        if len(self._console) > CONSOLE_KEEP_BYTES:
+            excess = len(self._console) - CONSOLE_KEEP_BYTES
+            del self._console[:excess]
+            self.console_dropped += excess
+        for listener in self.console_listeners:
+            listener(data)
+
+    @property
+    def console(self) -> str:
+        return self._console.decode("utf-8", errors="replace")
+
+    # -- life cycle -----------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self.state in (DomainState.RUNNABLE, DomainState.BLOCKED)
+
+    def shutdown(self, reason: str) -> None:
+        if self.alive:
+            self.state = DomainState.SHUTDOWN
+            self.shutdown_reason = reason
+
+    def __repr__(self) -> str:
+        return f"<Domain {self.domid} {self.name!r} {self.state.value}>"

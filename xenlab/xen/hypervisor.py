@@ -1,0 +1,168 @@
+"""The hypervisor: domains on the machine, the trap entry point and the run loop.
+
+``Xen`` owns the machine (``xenlab.hw``), the hypervisor hole (``setup``), the table of
+domains and the scheduler.  Each trap the CPU takes comes to :meth:`Xen._on_trap`: a
+ring-1 ``int $0x82`` goes to the hypercall table, everything else to ``traps``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from xenlab.abi.hypercalls import HYPERCALL_VECTOR
+from xenlab.hw.cpu import EmulationError
+from xenlab.hw.machine import DEFAULT_MACHINE_MIB, Machine
+from xenlab.hw.memory import OWNER_FREE
+from xenlab.xen.crash import crash_domain
+from xenlab.xen.domain import VCPU, Domain, DomainState
+from xenlab.xen.hypercall import do_hypercall
+from xenlab.xen.mm import GuestMemory
+from xenlab.xen.schedule import RoundRobin
+from xenlab.xen.setup import Hole, bring_up_cpu
+from xenlab.xen.traps import handle_trap
+
+MAX_DOMAINS = 0x7FF0  # DOMID_FIRST_RESERVED
+
+
+@dataclass
+class RunResult:
+    """Why ``Xen.run`` returned, and how long it took on the host."""
+
+    reason: str  # "idle" (nobody runnable), "budget" (instruction budget spent), "deadline"
+    instructions: int
+    wall_seconds: float
+
+
+class Xen:
+    def __init__(self, machine_mib: int = DEFAULT_MACHINE_MIB, *, slice_instructions: int | None = None) -> None:
+        self.machine = Machine.create(machine_mib)
+        self.hole = Hole(self.machine.memory, self.machine.frames)
+        self.cpu = self.machine.cpu
+        self.cpu.trap_handler = self._on_trap
+        bring_up_cpu(self.cpu, self.hole)
+        self.domains: dict[int, Domain] = {}
+        self.scheduler = RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
+        self.current: VCPU | None = None
+        self.system_instructions = 0  # virtual time of the whole machine, in instructions
+        self.log: list[str] = []  # the hypervisor's own messages (``xl dmesg``)
+        self._next_domid = 0
+        self._cpu_regs = self.cpu.regs
+        self._cs = self.cpu._cs_selector
+
+    # ------------------------------------------------------------------ domains
+    def create_domain(self, name: str, *, max_pages: int, privileged: bool = False) -> Domain:
+        """A new, empty, paused-until-built domain (``domctl createdomain``)."""
+        if len(self.domains) >= MAX_DOMAINS:
+            raise RuntimeError("too many domains")
+        domid = self._next_domid
+        self._next_domid += 1
+        domain = Domain(self.machine, domid, name, max_pages=max_pages, privileged=privileged)
+        vcpu = VCPU(0, domain, self.cpu.new_context())
+        domain.vcpu = vcpu
+        domain.guest_memory = GuestMemory(self.machine.memory, self.cpu, vcpu)
+        domain.perdomain_l1 = self.hole.new_perdomain_l1()
+        (domain.shared_info_mfn,) = self.allocate(domain, 1)
+        self.domains[domid] = domain
+        self.log.append(f"(XEN) created domain {domid} ({name})")
+        return domain
+
+    def allocate(self, domain: Domain, count: int) -> list[int]:
+        """Give ``count`` zeroed machine frames to ``domain`` (scrubbed: no data leaks
+        from a previous owner)."""
+        if domain.tot_pages + count > domain.max_pages + 1:  # +1: the shared_info page
+            raise MemoryError(f"domain {domain.domid} would exceed its {domain.max_pages} pages")
+        mfns = self.machine.frames.alloc(domain.domid, count)
+        domain.tot_pages += count
+        for mfn in mfns:
+            self.machine.memory.clear_frame(mfn)
+        return mfns
+
+    def destroy_domain(self, domain: Domain) -> None:
+        """Free every frame the domain owned and forget it."""
+        frames = self.machine.frames
+        for mfn, owner in enumerate(frames.owner):
+            if owner == domain.domid:
+                frames.free(mfn)
+                self.hole.set_m2p(mfn, 0xFFFFFFFF)
+        self.hole.release_perdomain_l1(domain.perdomain_l1)
+        # Frames will be reused: drop any code translated from them.
+        self.cpu.flush_translations()
+        del self.domains[domain.domid]
+        assert all(o != domain.domid for o in frames.owner if o != OWNER_FREE)
+
+    def start_vcpu(self, domain: Domain, *, eip: int, esp: int, esi: int, cr3: int) -> None:
+        """Initial register state (Xen's start-of-day contract: ring 1, ESI = start_info)."""
+        vcpu = domain.vcpu
+        assert vcpu is not None
+        cpu = self.cpu
+        for i in range(8):
+            cpu.set_reg(i, 0)
+        cpu.set_reg(6, esi)
+        vcpu.cr3 = cr3
+        cpu.enter_ring(1, eip=eip, esp=esp, eflags=0x202, cr3=cr3)
+        cpu.save_context(vcpu.context)
+        vcpu.started = True
+        # The image was written behind the CPU's back into frames that may have held code.
+        cpu.flush_translations()
+
+    # ------------------------------------------------------------------ traps
+    def _on_trap(self, vector: int, software: bool) -> None:
+        vcpu = self.current
+        if software and vector == HYPERCALL_VECTOR and self._cs.value & 3 == 1:
+            do_hypercall(vcpu, self._cpu_regs)
+            return
+        # Includes int $0x82 from ring 3, which handle_trap turns into #GP (the gate's DPL
+        # is 1): hypercalls are for the guest kernel only.
+        handle_trap(vcpu, vector, software)
+
+    # ------------------------------------------------------------------ running
+    def run(self, *, max_instructions: int | None = None, deadline: float | None = None) -> RunResult:
+        """Run domains until none is runnable, the instruction budget is spent, or the
+        wall-clock ``deadline`` (``time.monotonic()`` value) passes."""
+        started = time.monotonic()
+        spent = 0
+        domains = self.domains
+        while True:
+            domain = self.scheduler.pick(list(domains.values()))
+            if domain is None:
+                return RunResult("idle", spent, time.monotonic() - started)
+            if max_instructions is not None and spent >= max_instructions:
+                return RunResult("budget", spent, time.monotonic() - started)
+            if deadline is not None and time.monotonic() >= deadline:
+                return RunResult("deadline", spent, time.monotonic() - started)
+            budget = self.scheduler.slice
+            if max_instructions is not None:
+                budget = min(budget, max_instructions - spent)
+            spent += self._run_slice(domain, budget)
+
+    def _run_slice(self, domain: Domain, budget: int) -> int:
+        vcpu = domain.vcpu
+        assert vcpu is not None and vcpu.started
+        cpu = self.cpu
+        if self.current is not vcpu:
+            if self.current is not None and self.current.domain.alive:
+                cpu.save_context(self.current.context)
+            cpu.load_context(vcpu.context)
+            self.current = vcpu
+        try:
+            ran = cpu.run(budget)
+        except EmulationError as exc:
+            ran = cpu.counter.executed() if cpu.counter else 0
+            crash_domain(vcpu, f"the emulated CPU stopped: {exc}")
+        domain.stats.instructions += ran
+        domain.stats.slices += 1
+        self.system_instructions += ran
+        if domain.state is DomainState.CRASHED and domain.crash is not None:
+            self.log.append(f"(XEN) domain {domain.domid} ({domain.name}) crashed: {domain.crash.reason}")
+        elif domain.state is DomainState.SHUTDOWN:
+            self.log.append(f"(XEN) domain {domain.domid} ({domain.name}) shut down: {domain.shutdown_reason}")
+        return ran
+
+    def virtual_time_ns(self, domain: Domain | None = None) -> int:
+        """Virtual time: one instruction is one nanosecond of a 1 GHz, one-IPC CPU
+        (deterministic by construction; wall-clock figures are reported apart)."""
+        return (domain.stats.instructions if domain else self.system_instructions) * NS_PER_INSTRUCTION
+
+
+NS_PER_INSTRUCTION = 1

@@ -1,0 +1,98 @@
+"""Scheduling (Xen's common/schedule.c): ``sched_op`` and the choice of who runs next.
+
+This issue's scheduler is plain round-robin over runnable domains with a fixed slice of
+guest instructions (simplified: BVT, weights and timers arrive with the scheduling issue).
+Slices are counted in instructions, not wall-clock time, so runs are deterministic.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from xenlab.abi import errno, layout
+from xenlab.abi.hypercalls import (
+    SCHEDOP_block,
+    SCHEDOP_shutdown,
+    SCHEDOP_shutdown_code,
+    SCHEDOP_yield,
+    SHUTDOWN_REASONS,
+)
+from xenlab.xen.domain import Domain, DomainState
+
+if TYPE_CHECKING:
+    from xenlab.xen.domain import VCPU
+
+DEFAULT_SLICE = 100_000  # guest instructions per slice (slice overhead < 1%: field notes)
+
+
+def _events_pending(vcpu: VCPU) -> bool:
+    vcpu_info = (vcpu.domain.shared_info_mfn << 12) + vcpu.vcpu_id * layout.VCPU_INFO_SIZE
+    return bool(vcpu.domain.machine.memory.view[vcpu_info + layout.VI_UPCALL_PENDING])
+
+
+def _block(vcpu: VCPU) -> int:
+    """Block until an event: atomically re-enable event delivery (clear the virtual IF's
+    mask) and return at once if an event is already pending — the guest's race-free
+    "enable interrupts and halt"."""
+    memory = vcpu.domain.machine.memory
+    vcpu_info = (vcpu.domain.shared_info_mfn << 12) + vcpu.vcpu_id * layout.VCPU_INFO_SIZE
+    memory.view[vcpu_info + layout.VI_UPCALL_MASK] = 0
+    if not _events_pending(vcpu):
+        vcpu.domain.state = DomainState.BLOCKED
+        vcpu.domain.machine.cpu.stop()
+    return 0
+
+
+def _shutdown(vcpu: VCPU, reason: int) -> int:
+    name = SHUTDOWN_REASONS.get(reason)
+    if name is None:
+        return -errno.EINVAL
+    vcpu.domain.shutdown(name)
+    vcpu.domain.machine.cpu.stop()
+    return 0
+
+
+def do_sched_op(vcpu: VCPU, cmd: int, arg: int, *_) -> int:
+    """``sched_op(cmd, arg)`` (sched.h): yield, block, shutdown."""
+    if cmd == SCHEDOP_yield:
+        vcpu.domain.machine.cpu.stop()  # end the slice; the domain stays runnable
+        return 0
+    if cmd == SCHEDOP_block:
+        return _block(vcpu)
+    if cmd == SCHEDOP_shutdown:
+        (reason,) = struct.unpack("<I", vcpu.domain.guest_memory.read(arg, 4))
+        return _shutdown(vcpu, reason)
+    if cmd == SCHEDOP_shutdown_code:
+        (reason,) = struct.unpack("<I", vcpu.domain.guest_memory.read(arg, 4))
+        if reason not in SHUTDOWN_REASONS:
+            return -errno.EINVAL
+        vcpu.domain.shutdown_code = reason
+        return 0
+    return -errno.ENOSYS  # poll, remote_shutdown, watchdog: with events and domain 0
+
+
+def do_sched_op_compat(vcpu: VCPU, cmd: int, arg: int, *_) -> int:
+    """The pre-3.0.2 ``sched_op``: the shutdown reason is the argument itself."""
+    if cmd == SCHEDOP_shutdown:
+        return _shutdown(vcpu, arg)
+    if cmd in (SCHEDOP_yield, SCHEDOP_block):
+        return do_sched_op(vcpu, cmd, arg)
+    return -errno.ENOSYS
+
+
+class RoundRobin:
+    """Pick runnable domains in turn (simplified scheduler for the foundation issue)."""
+
+    def __init__(self, slice_instructions: int = DEFAULT_SLICE) -> None:
+        self.slice = slice_instructions
+        self._last = -1
+
+    def pick(self, domains: list[Domain]) -> Domain | None:
+        runnable = [d for d in domains if d.state is DomainState.RUNNABLE]
+        if not runnable:
+            return None
+        later = [d for d in runnable if d.domid > self._last]
+        chosen = later[0] if later else runnable[0]
+        self._last = chosen.domid
+        return chosen

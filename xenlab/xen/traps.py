@@ -1,0 +1,169 @@
+"""Exceptions and software interrupts: the guest's trap table and Xen's bounce frame.
+
+Paper §2.1.2 and Table 1: a guest registers a table of handlers with ``set_trap_table``;
+when its code faults, the CPU traps into Xen (here: ``CPU.trap_handler``), and Xen
+*bounces* the exception to the guest's handler in ring 1 by building the frame the
+hardware would have built (``create_bounce_frame`` in Xen's entry.S):
+
+    [error code]  EIP  CS | saved_upcall_mask << 16  EFLAGS  [ESP  SS  — only from ring 3]
+
+The page-fault handler is the one that changes: the guest cannot read CR2 in ring 1, so
+Xen stores the faulting address in ``vcpu_info.arch.cr2`` first.
+
+Simplified, relative to real Xen: Xen emulates a few privileged instructions for PV guests
+(I/O port access with IOPL, a CR3 write becomes a NEW_BASEPTR); xenlab emulates none, so
+every privileged instruction reaches the guest as #GP — which is what students should see.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from xenlab.abi import errno, layout
+from xenlab.abi.layout import TRAP_NAMES, TRAPS_WITH_ERROR_CODE
+from xenlab.hw import x86
+from xenlab.hw.cpu import ESP
+from xenlab.xen.crash import crash_domain
+from xenlab.xen.domain import TrapInfo
+from xenlab.xen.mm import GuestFault
+
+if TYPE_CHECKING:
+    from xenlab.xen.domain import VCPU
+
+MAX_TRAP_TABLE_ENTRIES = 4096  # a table longer than this (without its terminator) is refused
+_TRAP_INFO = struct.Struct("<BBHI")
+# Bits a bounce clears in the real EFLAGS (Xen: TF, NT, VM, RF); IF stays set for real,
+# the guest's *virtual* IF is the upcall mask.
+_EFLAGS_CLEARED_ON_BOUNCE = x86.EFLAGS_TF | x86.EFLAGS_NT | x86.EFLAGS_VM | x86.EFLAGS_RF
+
+
+def trap_name(vector: int) -> str:
+    return TRAP_NAMES.get(vector, f"int {vector:#x}")
+
+
+# --------------------------------------------------------------------- hypercalls
+def do_set_trap_table(vcpu: VCPU, traps: int, *_) -> int:
+    """``set_trap_table(struct trap_info traps[])``, terminated by an entry with address 0.
+
+    A NULL table clears every handler.  The only check at registration (paper §2.1.2) is
+    that a handler's code segment is not ring 0: such an entry is refused with -EPERM
+    (real Xen 3 silently raises the RPL to 1 instead; the 2003 Xen refused, and refusing
+    shows the rule).  Entries before a bad one stay installed, as in Xen.
+    """
+    if traps == 0:
+        vcpu.trap_table.clear()
+        return 0
+    guest = vcpu.domain.guest_memory
+    for i in range(MAX_TRAP_TABLE_ENTRIES):
+        vector, flags, cs, address = _TRAP_INFO.unpack(guest.read(traps + i * 8, 8))
+        if address == 0:
+            return 0
+        if cs & 3 == 0:
+            return -errno.EPERM
+        vcpu.trap_table[vector] = TrapInfo(vector, flags, cs, address)
+    return -errno.E2BIG
+
+
+def do_stack_switch(vcpu: VCPU, ss: int, esp: int, *_) -> int:
+    """``stack_switch(ss, esp)``: the ring-1 stack for traps taken in ring 3 (the TSS's
+    ss1/esp1 on real hardware).  The selector must be a ring-1 one."""
+    if ss & 3 != 1:
+        return -errno.EPERM
+    vcpu.kernel_ss, vcpu.kernel_sp = ss, esp
+    return 0
+
+
+# --------------------------------------------------------------------- delivery
+def handle_trap(vcpu: VCPU, vector: int, software: bool) -> None:
+    """Everything but a ring-1 hypercall arrives here from the CPU."""
+    cpu = vcpu.domain.machine.cpu
+    vcpu.domain.stats.traps[vector] += 1
+    if software:
+        # int n: EIP is already past the instruction.  Honoured only if the trap table's
+        # DPL allows the current ring to raise it (the CPU would check the IDT gate; here
+        # Xen must, since Unicorn never looks at an IDT: field notes, item 8).
+        entry = vcpu.trap_table.get(vector)
+        if entry is not None and cpu.cpl <= entry.flags & layout.TI_DPL_MASK:
+            bounce(vcpu, entry, error_code=None, eip=cpu.eip)
+            return
+        # Otherwise the CPU raises #GP with an IDT error code (vector << 3 | 2) at the int.
+        insn_eip = (cpu.eip - _int_length(vcpu, vector)) & 0xFFFFFFFF
+        deliver_fault(vcpu, layout.TRAP_GP_FAULT, (vector << 3) | 2, insn_eip)
+        return
+    error_code = None
+    if vector in TRAPS_WITH_ERROR_CODE:
+        error_code = cpu.page_fault_error_code
+    if vector == layout.TRAP_PAGE_FAULT:
+        _write_vcpu_info_cr2(vcpu, cpu.cr2)
+    deliver_fault(vcpu, vector, error_code, cpu.eip)
+
+
+def deliver_fault(vcpu: VCPU, vector: int, error_code: int | None, eip: int) -> None:
+    entry = vcpu.trap_table.get(vector)
+    if entry is None:
+        detail = f" error code {error_code:#x}" if error_code is not None else ""
+        if vector == layout.TRAP_PAGE_FAULT:
+            detail += f" cr2 {vcpu.domain.machine.cpu.cr2:#010x}"
+        crash_domain(vcpu, f"{trap_name(vector)} at {eip:#010x}{detail} with no handler in the trap table")
+        return
+    bounce(vcpu, entry, error_code=error_code, eip=eip)
+
+
+def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> None:
+    """Build Xen's bounce frame on the guest kernel stack and continue at the handler."""
+    domain = vcpu.domain
+    cpu = domain.machine.cpu
+    if entry.cs != layout.FLAT_RING1_CS:
+        # Guest GDTs (set_gdt) arrive with the memory issue; until then the only ring-1
+        # code segment is Xen's flat one.
+        crash_domain(vcpu, f"trap handler CS {entry.cs:#06x} is not a ring-1 code segment")
+        return
+    from_ring = cpu.cpl
+    eflags = cpu.eflags
+    vcpu_info = domain.shared_info_mfn << 12
+    memory = domain.machine.memory
+    saved_mask = memory.view[vcpu_info + layout.VI_UPCALL_MASK]
+    frame_eflags = (eflags & ~x86.EFLAGS_IF) | (0 if saved_mask else x86.EFLAGS_IF)
+    words = [eip, cpu.cs | (saved_mask << 16), frame_eflags]
+    if from_ring == 3:
+        if vcpu.kernel_sp == 0:
+            crash_domain(vcpu, f"{trap_name(entry.vector)} in ring 3 but no kernel stack (stack_switch)")
+            return
+        words += [cpu.reg(ESP), cpu.ss]
+        sp = vcpu.kernel_sp
+    else:
+        sp = cpu.reg(ESP)
+    if error_code is not None:
+        words.insert(0, error_code)
+    frame = struct.pack(f"<{len(words)}I", *words)
+    sp = (sp - len(frame)) & 0xFFFFFFFF
+    try:
+        domain.guest_memory.write(sp, frame, may_hold_code=False)
+    except GuestFault as fault:
+        crash_domain(vcpu, f"cannot deliver {trap_name(entry.vector)}: writing the bounce frame faulted ({fault})")
+        return
+    if entry.flags & layout.TI_CLEAR_EVENT_MASK:
+        memory.view[vcpu_info + layout.VI_UPCALL_MASK] = 1
+    new_eflags = eflags & ~_EFLAGS_CLEARED_ON_BOUNCE
+    if from_ring == 3:
+        cpu.enter_ring(1, eip=entry.address, esp=sp, eflags=new_eflags, cr3=vcpu.cr3)
+    else:
+        cpu.set_reg(ESP, sp)
+        cpu.eip = entry.address
+        cpu.eflags = new_eflags
+
+
+def _write_vcpu_info_cr2(vcpu: VCPU, cr2: int) -> None:
+    addr = (vcpu.domain.shared_info_mfn << 12) + vcpu.vcpu_id * layout.VCPU_INFO_SIZE
+    vcpu.domain.machine.memory.write_u32(addr + layout.VI_ARCH_CR2, cr2)
+
+
+def _int_length(vcpu: VCPU, vector: int) -> int:
+    """Length of the software-interrupt instruction that just ran: ``int n`` (CD nn) is
+    2 bytes; ``int3`` (CC), ``into`` (CE) and ``int1`` (F1) are 1."""
+    try:
+        opcode, imm = vcpu.domain.guest_memory.read(vcpu.domain.machine.cpu.eip - 2, 2)
+    except GuestFault:
+        return 1
+    return 2 if opcode == 0xCD and imm == vector else 1
