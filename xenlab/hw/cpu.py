@@ -101,18 +101,6 @@ class CPU:
         self.trap_handler: Callable[[int, bool], None] = self._unexpected_trap
         self._hook_error: BaseException | None = None
         # Installed before anything is translated: hooks added later miss cached blocks.
-        # Unicorn reports #UD not as an interrupt but through its own invalid-instruction
-        # hook; both arrive at trap_handler.
-        self._intr_cb = _INTR_CB(self._on_interrupt)
-        self._insn_invalid_cb = _INSN_INVALID_CB(self._on_invalid_instruction)
-        for kind, callback in ((UC_HOOK_INTR, self._intr_cb), (UC_HOOK_INSN_INVALID, self._insn_invalid_cb)):
-            hook = ctypes.c_size_t()
-            err = uclib.uc_hook_add(
-                self._handle, ctypes.byref(hook), kind, callback, None,
-                ctypes.c_uint64(1), ctypes.c_uint64(0),
-            )
-            if err:
-                raise UcError(err)
         self.env = LiveEnv(uc)
         self.regs = self.env.regs
         self._eip = self.env.eip
@@ -123,6 +111,22 @@ class CPU:
         self._templates: dict[int, object] = {}
         self._cs_selector: ctypes.c_uint32 | None = None
         self.counter: InstructionCounter | None = None
+        # The fast path: `int $fast_vector` from ring `fast_ring` goes straight to
+        # fast_handler() (a hypercall needs nothing else).  Vector 0x100 never occurs.
+        self.fast_vector, self.fast_ring = 0x100, -1
+        self.fast_handler: Callable[[], None] = lambda: None
+        # Hooks go in before anything is translated (hooks added later miss cached code).
+        # Unicorn reports #UD through its invalid-instruction hook, not as an interrupt.
+        self._intr_cb = _INTR_CB(self._make_interrupt_callback())
+        self._insn_invalid_cb = _INSN_INVALID_CB(self._on_invalid_instruction)
+        for kind, callback in ((UC_HOOK_INTR, self._intr_cb), (UC_HOOK_INSN_INVALID, self._insn_invalid_cb)):
+            hook = ctypes.c_size_t()
+            err = uclib.uc_hook_add(
+                self._handle, ctypes.byref(hook), kind, callback, None,
+                ctypes.c_uint64(1), ctypes.c_uint64(0),
+            )
+            if err:
+                raise UcError(err)
 
     # ----------------------------------------------------------------- bring-up
     def bring_up(self, spec: BringUp) -> None:
@@ -331,17 +335,38 @@ class CPU:
         """End the current ``run`` once the running hook returns."""
         uclib.uc_emu_stop(self._handle)
 
-    def _on_interrupt(self, _handle: int, intno: int, _user: int) -> None:
-        # Runs on the emulator's stack: an exception must not propagate into C.
-        try:
-            if intno < 32 and not self._is_int.value:
-                self._old_exception.value = -1  # a fault: keep the next one from escalating
-                self.trap_handler(intno, False)
-            else:
-                self.trap_handler(intno, True)
-        except BaseException as exc:  # noqa: BLE001 - handed back to run()
-            self._hook_error = exc
-            uclib.uc_emu_stop(self._handle)
+    def set_fast_interrupt(self, vector: int, ring: int, handler: Callable[[], None]) -> None:
+        """Send ``int $vector`` executed in ``ring`` straight to ``handler()``.
+
+        The hypercall path is the hottest in the system: this skips every check a general
+        trap needs (a vector >= 32 can only come from an ``int`` instruction).
+        """
+        if vector < 32:
+            raise ValueError("only software-interrupt vectors (>= 32) can take the fast path")
+        self.fast_vector, self.fast_ring, self.fast_handler = vector, ring, handler
+
+    def _make_interrupt_callback(self) -> Callable[[int, int, int], None]:
+        """The INTR hook, as a closure over everything it touches (no attribute walks on
+        the common path).  It runs on the emulator's stack, so no exception may escape
+        into C: one is parked in ``_hook_error`` and re-raised by ``run``."""
+        cpu = self
+        stop = uclib.uc_emu_stop
+        handle = self._handle
+
+        def on_interrupt(_handle: int, intno: int, _user: int) -> None:
+            try:
+                if intno == cpu.fast_vector and cpu._cs_selector.value & 3 == cpu.fast_ring:
+                    cpu.fast_handler()
+                elif intno < 32 and not cpu._is_int.value:
+                    cpu._old_exception.value = -1  # a fault: keep the next one from escalating
+                    cpu.trap_handler(intno, False)
+                else:
+                    cpu.trap_handler(intno, True)
+            except BaseException as exc:  # noqa: BLE001 - handed back to run()
+                cpu._hook_error = exc
+                stop(handle)
+
+        return on_interrupt
 
     def _on_invalid_instruction(self, _handle: int, _user: int) -> bool:
         # EIP is on the undefined instruction, as for a #UD fault.  Returning True tells

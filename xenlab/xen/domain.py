@@ -72,6 +72,8 @@ class VCPU:
     kernel_ss: int = 0  # stack_switch(): the ring-1 stack used for traps from ring 3
     kernel_sp: int = 0
     started: bool = False
+    # The domain's hypercall counters, reachable in one step from the hypercall path.
+    hypercall_counts: list[int] = field(default_factory=list)
 
 
 class Domain:

@@ -47,21 +47,34 @@ _ENOSYS = -errno.ENOSYS & _MASK
 _EFAULT = -errno.EFAULT & _MASK
 
 
-def do_hypercall(vcpu: VCPU, regs) -> None:
-    """Dispatch the hypercall in ``regs`` (the CPU's live general registers)."""
-    nr = regs[0] & _MASK
-    if nr >= NR_HYPERCALL_SLOTS:
-        vcpu.domain.stats.unknown_hypercalls += 1
-        regs[0] = _ENOSYS
-        return
-    vcpu.domain.stats.hypercalls[nr] += 1
-    handler = HYPERCALL_TABLE[nr]
-    if handler is None:
-        regs[0] = _ENOSYS
-        return
-    try:
-        # EAX EBX ECX EDX ESI EDI are regs[0], [3], [1], [2], [6], [7] (QEMU's order).
-        result = handler(vcpu, regs[3] & _MASK, regs[1] & _MASK, regs[2] & _MASK, regs[6] & _MASK, regs[7] & _MASK)
-    except GuestFault:
-        result = -errno.EFAULT
-    regs[0] = result & _MASK
+def make_hypercall_entry(regs, current: list) -> Callable[[], None]:
+    """The hypercall entry point for the CPU's fast path.
+
+    ``regs`` is the CPU's live register file (QEMU order: EAX ECX EDX EBX ESP EBP ESI EDI),
+    ``current`` a one-element list holding the running vCPU.  Everything is bound in the
+    closure: this function runs once per hypercall.
+    """
+    table = HYPERCALL_TABLE
+    nr_slots = NR_HYPERCALL_SLOTS
+
+    def hypercall() -> None:
+        vcpu = current[0]
+        nr = regs[0]
+        if nr >= nr_slots:
+            vcpu.domain.stats.unknown_hypercalls += 1
+            regs[0] = _ENOSYS
+            return
+        vcpu.hypercall_counts[nr] += 1
+        handler = table[nr]
+        if handler is None:
+            regs[0] = _ENOSYS
+            return
+        try:
+            # Arguments 1-5: EBX ECX EDX ESI EDI.  32-bit code keeps the upper halves of
+            # QEMU's 64-bit registers zero, so no masking is needed on the way in.
+            result = handler(vcpu, regs[3], regs[1], regs[2], regs[6], regs[7])
+        except GuestFault:
+            result = -errno.EFAULT
+        regs[0] = result & _MASK
+
+    return hypercall

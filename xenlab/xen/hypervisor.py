@@ -16,7 +16,7 @@ from xenlab.hw.machine import DEFAULT_MACHINE_MIB, Machine
 from xenlab.hw.memory import OWNER_FREE
 from xenlab.xen.crash import crash_domain
 from xenlab.xen.domain import VCPU, Domain, DomainState
-from xenlab.xen.hypercall import do_hypercall
+from xenlab.xen.hypercall import make_hypercall_entry
 from xenlab.xen.mm import GuestMemory
 from xenlab.xen.schedule import RoundRobin
 from xenlab.xen.setup import Hole, bring_up_cpu
@@ -43,12 +43,11 @@ class Xen:
         bring_up_cpu(self.cpu, self.hole)
         self.domains: dict[int, Domain] = {}
         self.scheduler = RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
-        self.current: VCPU | None = None
+        self._current: list[VCPU | None] = [None]  # shared with the hypercall entry
+        self.cpu.set_fast_interrupt(HYPERCALL_VECTOR, 1, make_hypercall_entry(self.cpu.regs, self._current))
         self.system_instructions = 0  # virtual time of the whole machine, in instructions
         self.log: list[str] = []  # the hypervisor's own messages (``xl dmesg``)
         self._next_domid = 0
-        self._cpu_regs = self.cpu.regs
-        self._cs = self.cpu._cs_selector
 
     # ------------------------------------------------------------------ domains
     def create_domain(self, name: str, *, max_pages: int, privileged: bool = False) -> Domain:
@@ -58,7 +57,7 @@ class Xen:
         domid = self._next_domid
         self._next_domid += 1
         domain = Domain(self.machine, domid, name, max_pages=max_pages, privileged=privileged)
-        vcpu = VCPU(0, domain, self.cpu.new_context())
+        vcpu = VCPU(0, domain, self.cpu.new_context(), hypercall_counts=domain.stats.hypercalls)
         domain.vcpu = vcpu
         domain.guest_memory = GuestMemory(self.machine.memory, self.cpu, vcpu)
         domain.perdomain_l1 = self.hole.new_perdomain_l1()
@@ -107,14 +106,15 @@ class Xen:
         cpu.flush_translations()
 
     # ------------------------------------------------------------------ traps
+    @property
+    def current(self) -> VCPU | None:
+        """The vCPU on the CPU now."""
+        return self._current[0]
+
     def _on_trap(self, vector: int, software: bool) -> None:
-        vcpu = self.current
-        if software and vector == HYPERCALL_VECTOR and self._cs.value & 3 == 1:
-            do_hypercall(vcpu, self._cpu_regs)
-            return
-        # Includes int $0x82 from ring 3, which handle_trap turns into #GP (the gate's DPL
-        # is 1): hypercalls are for the guest kernel only.
-        handle_trap(vcpu, vector, software)
+        # Ring-1 hypercalls never come here (the CPU's fast path takes them).  int $0x82
+        # from ring 3 does, and handle_trap turns it into #GP: the gate's DPL is 1.
+        handle_trap(self._current[0], vector, software)
 
     # ------------------------------------------------------------------ running
     def run(self, *, max_instructions: int | None = None, deadline: float | None = None) -> RunResult:
@@ -140,11 +140,12 @@ class Xen:
         vcpu = domain.vcpu
         assert vcpu is not None and vcpu.started
         cpu = self.cpu
-        if self.current is not vcpu:
-            if self.current is not None and self.current.domain.alive:
-                cpu.save_context(self.current.context)
+        previous = self._current[0]
+        if previous is not vcpu:
+            if previous is not None and previous.domain.alive:
+                cpu.save_context(previous.context)
             cpu.load_context(vcpu.context)
-            self.current = vcpu
+            self._current[0] = vcpu
         try:
             ran = cpu.run(budget)
         except EmulationError as exc:

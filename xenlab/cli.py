@@ -1,0 +1,103 @@
+"""``xenlab``: the command line.
+
+    xenlab boot NAME|PATH [--memory MIB] [--cmdline TEXT]   build if needed, boot, stream the console
+    xenlab guests                                           list the built-in guests
+
+Exit status of ``boot``: 0 when the guest powers off; 1 when it crashed (the reason, a
+register dump and the code at EIP go to stderr); 2 for bad input; 3 when it shut down for
+another reason (reboot, suspend, watchdog); 4 when it was stopped (instruction budget or
+time limit) or blocked for good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_CRASH, EXIT_USAGE, EXIT_OTHER_SHUTDOWN, EXIT_STOPPED = 0, 1, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(EXIT_USAGE, f"xenlab: error: {message} (see 'xenlab --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="xenlab", description="A laboratory for Xen-style paravirtualization.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    boot = sub.add_parser("boot", help="build (if needed) and boot a guest, streaming its console")
+    boot.add_argument("guest", help="a built-in guest name (see 'xenlab guests'), a guest source folder, or an ELF image")
+    boot.add_argument("--memory", type=_positive_int, default=16, metavar="MIB", help="domain memory (default 16)")
+    boot.add_argument("--cmdline", default="", metavar="TEXT", help="the guest's command line (start_info.cmd_line)")
+    boot.add_argument("--max-instructions", type=_positive_int, default=2_000_000_000, metavar="N",
+                      help="stop a guest that runs longer than this (default 2e9)")
+    boot.add_argument("--timeout", type=float, default=120.0, metavar="S", help="wall-clock limit (default 120)")
+    boot.add_argument("--stats", action="store_true", help="print hypercall and trap counts at the end")
+    sub.add_parser("guests", help="list the built-in guests")
+    return parser
+
+
+def _cmd_guests() -> int:
+    from xenlab.build import list_guests
+
+    for guest in list_guests():
+        print(f"{guest.name:<18} {guest.description}")
+    return EXIT_OK
+
+
+def _cmd_boot(args: argparse.Namespace) -> int:
+    from xenlab.toolstack.control import BootError, boot
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    try:
+        result = boot(args.guest, memory_mib=args.memory, cmdline=args.cmdline, console=write,
+                      max_instructions=args.max_instructions, timeout=args.timeout)
+    except BootError as exc:
+        print(f"xenlab: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if result.console and not result.console.endswith("\n"):
+        write("\n")
+    if args.stats:
+        print(f"(xenlab) {result.instructions} instructions, {result.virtual_time_ns} ns virtual time",
+              file=sys.stderr)
+        print(f"(xenlab) hypercalls: {result.hypercalls}", file=sys.stderr)
+        print(f"(xenlab) traps: {result.traps}", file=sys.stderr)
+    if result.state == "crashed":
+        print(f"xenlab: {result.name} {result.crash}", file=sys.stderr)
+        return EXIT_CRASH
+    if result.state == "shutdown":
+        if result.reason == "poweroff":
+            return EXIT_OK
+        print(f"xenlab: {result.name} shut down: {result.reason}", file=sys.stderr)
+        return EXIT_CRASH if result.reason == "crash" else EXIT_OTHER_SHUTDOWN
+    print(f"xenlab: {result.name} stopped: {result.reason}", file=sys.stderr)
+    return EXIT_STOPPED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "guests":
+            return _cmd_guests()
+        return _cmd_boot(args)
+    except KeyboardInterrupt:
+        print("xenlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Lab 00 (the tour): a button that boots a guest, its console, its status, and a summary
+of what the hypervisor saw — hypercalls by name, traps by vector, instructions, virtual
+time.
+
+Everything the widget shows is also kept as plain state (``result``, ``console_text``)
+so notebook assert cells and tests can check it without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from xenlab.toolstack.control import BootError, BootResult, boot
+
+
+class BootPanel:
+    """Boot button + console + status line for one guest."""
+
+    def __init__(self, guest: str = "hello", *, memory_mib: int = 16, cmdline: str = "") -> None:
+        self.guest = guest
+        self.memory_mib = memory_mib
+        self.cmdline = cmdline
+        self.result: BootResult | None = None
+        self.console_text = ""
+        self.button = widgets.Button(description=f"Boot {guest}", icon="play", button_style="primary")
+        self.console = widgets.HTML(self._render_console())
+        self.status = widgets.HTML("<i>not booted yet</i>")
+        self.button.on_click(lambda _button: self.boot())
+        self.widget = widgets.VBox([self.button, self.console, self.status])
+
+    def _ipython_display_(self) -> None:  # shows the widget when the panel ends a cell
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _render_console(self) -> str:
+        text = html.escape(self.console_text) or "&nbsp;"
+        return (
+            "<pre style='background:#111;color:#ddd;padding:6px;min-height:3em;"
+            f"max-height:20em;overflow:auto'>{text}</pre>"
+        )
+
+    def _append(self, text: str) -> None:
+        self.console_text += text
+        self.console.value = self._render_console()
+
+    def boot(self) -> BootResult | None:
+        self.console_text = ""
+        self.console.value = self._render_console()
+        self.status.value = f"<i>booting {html.escape(self.guest)}…</i>"
+        self.button.disabled = True
+        try:
+            self.result = boot(self.guest, memory_mib=self.memory_mib, cmdline=self.cmdline, console=self._append)
+        except BootError as exc:
+            self.result = None
+            self.status.value = f"<b style='color:#b00'>error:</b> {html.escape(str(exc))}"
+            return None
+        finally:
+            self.button.disabled = False
+        self.status.value = status_line(self.result)
+        return self.result
+
+
+def status_line(result: BootResult) -> str:
+    colour = "#070" if result.ok else "#b00"
+    what = f"{result.state}: {html.escape(result.reason)}"
+    return (
+        f"<b style='color:{colour}'>{what}</b> — {result.instructions:,} guest instructions, "
+        f"{result.virtual_time_ns / 1e3:,.1f} µs of virtual time, {result.wall_seconds * 1e3:.0f} ms wall clock"
+    )
+
+
+def summary_figure(result: BootResult) -> go.Figure:
+    """Hypercalls by name and traps by vector, side by side."""
+    names = list(result.hypercalls) + list(result.traps)
+    counts = list(result.hypercalls.values()) + list(result.traps.values())
+    kinds = ["hypercall"] * len(result.hypercalls) + ["trap"] * len(result.traps)
+    fig = go.Figure()
+    for kind, colour in (("hypercall", "#1f77b4"), ("trap", "#d62728")):
+        fig.add_bar(
+            x=[n for n, k in zip(names, kinds) if k == kind],
+            y=[c for c, k in zip(counts, kinds) if k == kind],
+            name=kind + "s",
+            marker_color=colour,
+        )
+    fig.update_layout(
+        title=f"What {result.name} asked of Xen ({result.instructions:,} instructions)",
+        yaxis_title="count",
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
+    return fig
+
+
+def summary_rows(result: BootResult) -> list[tuple[str, str]]:
+    """The summary as (what, value) rows for a table."""
+    rows = [("state", f"{result.state} ({result.reason})")]
+    rows += [(f"hypercall {name}", str(n)) for name, n in result.hypercalls.items()]
+    rows += [(f"trap {name}", str(n)) for name, n in result.traps.items()]
+    rows += [
+        ("guest instructions", f"{result.instructions:,}"),
+        ("virtual time", f"{result.virtual_time_ns:,} ns"),
+        ("wall clock (host)", f"{result.wall_seconds * 1e3:.1f} ms"),
+    ]
+    return rows
