@@ -8,6 +8,7 @@ make their own cache folders under tmp_path.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -17,7 +18,6 @@ import pytest
 from xenlab.build import build_guest, list_guests
 
 HERE = Path(__file__).resolve().parent
-EXPECTED_DIR = HERE.parent / "guests" / "expected"
 
 
 @pytest.fixture(scope="session")
@@ -56,5 +56,6 @@ def fake_xen() -> ModuleType:
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module

@@ -78,13 +78,13 @@ def do_stack_switch(vcpu: VCPU, ss: int, esp: int, *_) -> int:
 def handle_trap(vcpu: VCPU, vector: int, software: bool) -> None:
     """Everything but a ring-1 hypercall arrives here from the CPU."""
     cpu = vcpu.domain.machine.cpu
-    vcpu.domain.stats.traps[vector] += 1
     if software:
         # int n: EIP is already past the instruction.  Honoured only if the trap table's
         # DPL allows the current ring to raise it (the CPU would check the IDT gate; here
         # Xen must, since Unicorn never looks at an IDT: field notes, item 8).
         entry = vcpu.trap_table.get(vector)
         if entry is not None and cpu.cpl <= entry.flags & layout.TI_DPL_MASK:
+            vcpu.domain.stats.traps[vector] += 1
             bounce(vcpu, entry, error_code=None, eip=cpu.eip)
             return
         # Otherwise the CPU raises #GP with an IDT error code (vector << 3 | 2) at the int.
@@ -100,6 +100,8 @@ def handle_trap(vcpu: VCPU, vector: int, software: bool) -> None:
 
 
 def deliver_fault(vcpu: VCPU, vector: int, error_code: int | None, eip: int) -> None:
+    """Deliver an exception (counted by the vector the guest receives) or crash trying."""
+    vcpu.domain.stats.traps[vector] += 1
     entry = vcpu.trap_table.get(vector)
     if entry is None:
         detail = f" error code {error_code:#x}" if error_code is not None else ""
