@@ -54,9 +54,13 @@ def empty_hook_us(n: int) -> float:
     uc.mem_map(0, 1 << 20)
     code = b"\xb9" + struct.pack("<I", n) + b"\xb8\x11\x00\x00\x00\xcd\x82\x49\x75\xf6\xf4"
     uc.mem_write(0x1000, code)
-    cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(lambda h, i, u: None)
+    cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(
+        lambda h, i, u: None
+    )
     hook = ctypes.c_size_t()
-    uclib.uc_hook_add(uc._uch, ctypes.byref(hook), UC_HOOK_INTR, cb, None, ctypes.c_uint64(1), ctypes.c_uint64(0))
+    uclib.uc_hook_add(
+        uc._uch, ctypes.byref(hook), UC_HOOK_INTR, cb, None, ctypes.c_uint64(1), ctypes.c_uint64(0)
+    )
     uc.reg_write(UC_X86_REG_ESP, 0x8000)
     return median(lambda: uc.emu_start(0x1000, 0, count=10**9)) / n * 1e6
 
@@ -91,18 +95,16 @@ def hypercall_us(n: int) -> tuple[float, float]:
 # ------------------------------------------------------------------ boot
 def boot_ms() -> tuple[float, float]:
     image_path = build_guest("hello")
-    image = load_kernel_image(image_path)
     xen = Xen()
     warm = []
     for _ in range(REPS * 2):
-        first = []
+        first: list[float] = []
         t0 = time.perf_counter()
         domain = build_domain(xen, load_kernel_image(image_path), name="hello", memory_mib=16)
-        domain.console_listeners.append(lambda data: first.append(time.perf_counter()) if not first else None)
+        domain.console_listeners.append(lambda data, first=first: first.append(time.perf_counter()))
         xen.run()
         warm.append((first[0] - t0) * 1e3)
         xen.destroy_domain(domain)
-    del image
     cold = median(lambda: boot("hello"), REPS) * 1e3
     return statistics.median(warm), cold
 
@@ -111,8 +113,9 @@ def boot_ms() -> tuple[float, float]:
 def compute_ratio(n: int) -> tuple[float, float, float]:
     path = build_guest("bench_compute")
     image = load_kernel_image(path)
-    elf = ELFFile(open(path, "rb"))
-    entry = elf.get_section_by_name(".symtab").get_symbol_by_name("compute")[0]["st_value"]
+    with open(path, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        entry = symtab.get_symbol_by_name("compute")[0]["st_value"]
 
     # Bare Unicorn: the same segments at the same addresses, paging off, ring 0.
     uc = Uc(UC_ARCH_X86, UC_MODE_32)
@@ -154,27 +157,41 @@ def main() -> None:
     n = 50_000 if QUICK else 200_000
     bare = empty_hook_us(n)
     hcall, empty = hypercall_us(n)
-    print(f"null hypercall: {hcall:.3f} us per guest loop iteration; the same loop with an empty "
-          f"int $0x82 hook: {empty:.3f} us; ratio {hcall / empty:.2f} (target <= 5)")
-    print(f"  (a bare 4-instruction int $0x82 loop with an empty hook: {bare:.3f} us; ratio {hcall / bare:.2f})")
+    print(
+        f"null hypercall: {hcall:.3f} us per guest loop iteration; the same loop with an empty "
+        f"int $0x82 hook: {empty:.3f} us; ratio {hcall / empty:.2f} (target <= 5)"
+    )
+    print(
+        f"  (a bare 4-instruction int $0x82 loop with an empty hook: {bare:.3f} us;"
+        f" ratio {hcall / bare:.2f})"
+    )
     warm, cold = boot_ms()
-    print(f"boot hello to first console byte: {warm:.1f} ms on a running hypervisor (target <= 50); "
-          f"{cold:.1f} ms for a whole 'xenlab boot hello' incl. hypervisor start and shutdown")
+    print(
+        f"boot hello to first console byte: {warm:.1f} ms on a running hypervisor (target <= 50); "
+        f"{cold:.1f} ms for a whole 'xenlab boot hello' incl. hypervisor start and shutdown"
+    )
     ratio, bare, pv = compute_ratio(2_000_000 if QUICK else 10_000_000)
-    print(f"compute loop: bare {bare * 1e3:.1f} ms, PV domain {pv * 1e3:.1f} ms, ratio {ratio:.3f} (target >= 0.95)")
-    print(json.dumps({
-        "null_hypercall_us": round(hcall, 3),
-        "empty_int82_hook_same_loop_us": round(empty, 3),
-        "hypercall_vs_empty_hook": round(hcall / empty, 2),
-        "empty_int82_hook_bare_loop_us": round(bare, 3),
-        "hypercall_vs_bare_empty_hook": round(hcall / bare, 2),
-        "boot_hello_first_byte_ms": round(warm, 2),
-        "boot_hello_whole_cli_path_ms": round(cold, 2),
-        "compute_bare_ms": round(bare * 1e3, 2),
-        "compute_pv_ms": round(pv * 1e3, 2),
-        "compute_pv_vs_bare": round(ratio, 3),
-        "slice_instructions": DEFAULT_SLICE,
-    }))
+    print(
+        f"compute loop: bare {bare * 1e3:.1f} ms, PV domain {pv * 1e3:.1f} ms,"
+        f" ratio {ratio:.3f} (target >= 0.95)"
+    )
+    print(
+        json.dumps(
+            {
+                "null_hypercall_us": round(hcall, 3),
+                "empty_int82_hook_same_loop_us": round(empty, 3),
+                "hypercall_vs_empty_hook": round(hcall / empty, 2),
+                "empty_int82_hook_bare_loop_us": round(bare, 3),
+                "hypercall_vs_bare_empty_hook": round(hcall / bare, 2),
+                "boot_hello_first_byte_ms": round(warm, 2),
+                "boot_hello_whole_cli_path_ms": round(cold, 2),
+                "compute_bare_ms": round(bare * 1e3, 2),
+                "compute_pv_ms": round(pv * 1e3, 2),
+                "compute_pv_vs_bare": round(ratio, 3),
+                "slice_instructions": DEFAULT_SLICE,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

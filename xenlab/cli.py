@@ -1,6 +1,6 @@
 """``xenlab``: the command line.
 
-    xenlab boot NAME|PATH [--memory MIB] [--cmdline TEXT]   build if needed, boot, stream the console
+    xenlab boot NAME|PATH [--memory MIB] [--cmdline TEXT]   build, boot, stream the console
     xenlab guests                                           list the built-in guests
 
 Exit status of ``boot``: 0 when the guest powers off; 1 when it crashed (the reason, a
@@ -37,13 +37,32 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xenlab", description="A laboratory for Xen-style paravirtualization.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     boot = sub.add_parser("boot", help="build (if needed) and boot a guest, streaming its console")
-    boot.add_argument("guest", help="a built-in guest name (see 'xenlab guests'), a guest source folder, or an ELF image")
-    boot.add_argument("--memory", type=_positive_int, default=16, metavar="MIB", help="domain memory (default 16)")
-    boot.add_argument("--cmdline", default="", metavar="TEXT", help="the guest's command line (start_info.cmd_line)")
-    boot.add_argument("--max-instructions", type=_positive_int, default=2_000_000_000, metavar="N",
-                      help="stop a guest that runs longer than this (default 2e9)")
-    boot.add_argument("--timeout", type=float, default=120.0, metavar="S", help="wall-clock limit (default 120)")
-    boot.add_argument("--stats", action="store_true", help="print hypercall and trap counts at the end")
+    boot.add_argument(
+        "guest",
+        help="a built-in guest name (see 'xenlab guests'), a guest source folder, or an ELF image",
+    )
+    boot.add_argument(
+        "--memory", type=_positive_int, default=16, metavar="MIB", help="domain memory (default 16)"
+    )
+    boot.add_argument(
+        "--cmdline",
+        default="",
+        metavar="TEXT",
+        help="the guest's command line (start_info.cmd_line)",
+    )
+    boot.add_argument(
+        "--max-instructions",
+        type=_positive_int,
+        default=2_000_000_000,
+        metavar="N",
+        help="stop a guest that runs longer than this (default 2e9)",
+    )
+    boot.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="wall-clock limit (default 120)"
+    )
+    boot.add_argument(
+        "--stats", action="store_true", help="print hypercall and trap counts at the end"
+    )
     sub.add_parser("guests", help="list the built-in guests")
     return parser
 
@@ -64,16 +83,25 @@ def _cmd_boot(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     try:
-        result = boot(args.guest, memory_mib=args.memory, cmdline=args.cmdline, console=write,
-                      max_instructions=args.max_instructions, timeout=args.timeout)
+        result = boot(
+            args.guest,
+            memory_mib=args.memory,
+            cmdline=args.cmdline,
+            console=write,
+            max_instructions=args.max_instructions,
+            timeout=args.timeout,
+        )
     except BootError as exc:
         print(f"xenlab: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if result.console and not result.console.endswith("\n"):
         write("\n")
     if args.stats:
-        print(f"(xenlab) {result.instructions} instructions, {result.virtual_time_ns} ns virtual time",
-              file=sys.stderr)
+        print(
+            f"(xenlab) {result.instructions} instructions,"
+            f" {result.virtual_time_ns} ns virtual time",
+            file=sys.stderr,
+        )
         print(f"(xenlab) hypercalls: {result.hypercalls}", file=sys.stderr)
         print(f"(xenlab) traps: {result.traps}", file=sys.stderr)
     if result.state == "crashed":

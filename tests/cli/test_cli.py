@@ -11,7 +11,11 @@ EXPECTED = Path(__file__).parents[1] / "guests" / "expected"
 
 def xenlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "xenlab", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+        [sys.executable, "-m", "xenlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
     )
 
 
@@ -39,7 +43,9 @@ def test_a_crashing_guest_exits_nonzero_with_reason_registers_and_disassembly() 
 
 
 def test_a_runaway_guest_is_stopped_with_its_own_exit_status() -> None:
-    run = xenlab("boot", "bench_compute", "--cmdline", "n=4000000000", "--max-instructions", "1000000")
+    run = xenlab(
+        "boot", "bench_compute", "--cmdline", "n=4000000000", "--max-instructions", "1000000"
+    )
     assert run.returncode == 4
     assert "stopped: instruction budget of 1000000 spent" in run.stderr
 

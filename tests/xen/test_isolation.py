@@ -43,9 +43,13 @@ def test_a_crashed_domain_leaves_its_neighbour_running_to_completion() -> None:
 def test_two_domains_interleaved_in_small_slices_each_see_only_their_own_world() -> None:
     xen = Xen(slice_instructions=500)
     hello = build_domain(xen, load_kernel_image(build_guest("hello")), name="hello", memory_mib=8)
-    badcalls = build_domain(xen, load_kernel_image(build_guest("badcalls")), name="badcalls", memory_mib=8)
+    badcalls = build_domain(
+        xen, load_kernel_image(build_guest("badcalls")), name="badcalls", memory_mib=8
+    )
     xen.run()
-    assert hello.console == (EXPECTED / "hello.txt").read_text().replace("nr_pages=4096", "nr_pages=2048")
+    assert hello.console == (EXPECTED / "hello.txt").read_text().replace(
+        "nr_pages=4096", "nr_pages=2048"
+    )
     assert badcalls.console.endswith("all checks passed\n")
     assert hello.stats.slices > 5 and badcalls.stats.slices > 5  # they really took turns
     owners = {xen.machine.frames.owner[mfn] for mfn in hello.p2m}
@@ -78,7 +82,7 @@ def test_too_little_memory_for_the_image_is_a_clear_error() -> None:
 
 
 def test_an_impossible_memory_size_is_a_clear_error() -> None:
-    with pytest.raises(BootError, match="memory must be 1..1024 MiB"):
+    with pytest.raises(BootError, match=r"memory must be 1\.\.1024 MiB"):
         boot("hello", memory_mib=0)
 
 

@@ -27,7 +27,15 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from unicorn import UC_ARCH_X86, UC_HOOK_INSN_INVALID, UC_HOOK_INTR, UC_MODE_32, UC_PROT_ALL, Uc, UcError
+from unicorn import (
+    UC_ARCH_X86,
+    UC_HOOK_INSN_INVALID,
+    UC_HOOK_INTR,
+    UC_MODE_32,
+    UC_PROT_ALL,
+    Uc,
+    UcError,
+)
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
 from unicorn.unicorn_py3.unicorn import uclib
 from unicorn.x86_const import (
@@ -39,7 +47,6 @@ from unicorn.x86_const import (
     UC_X86_REG_DS,
     UC_X86_REG_EFLAGS,
     UC_X86_REG_ES,
-    UC_X86_REG_ESP,
     UC_X86_REG_FS,
     UC_X86_REG_GDTR,
     UC_X86_REG_GS,
@@ -119,11 +126,19 @@ class CPU:
         # Unicorn reports #UD through its invalid-instruction hook, not as an interrupt.
         self._intr_cb = _INTR_CB(self._make_interrupt_callback())
         self._insn_invalid_cb = _INSN_INVALID_CB(self._on_invalid_instruction)
-        for kind, callback in ((UC_HOOK_INTR, self._intr_cb), (UC_HOOK_INSN_INVALID, self._insn_invalid_cb)):
+        for kind, callback in (
+            (UC_HOOK_INTR, self._intr_cb),
+            (UC_HOOK_INSN_INVALID, self._insn_invalid_cb),
+        ):
             hook = ctypes.c_size_t()
             err = uclib.uc_hook_add(
-                self._handle, ctypes.byref(hook), kind, callback, None,
-                ctypes.c_uint64(1), ctypes.c_uint64(0),
+                self._handle,
+                ctypes.byref(hook),
+                kind,
+                callback,
+                None,
+                ctypes.c_uint64(1),
+                ctypes.c_uint64(0),
             )
             if err:
                 raise UcError(err)
@@ -183,7 +198,9 @@ class CPU:
             and struct.unpack_from("<I", blobs[3], off)[0] == spec.rings[3].cs
         ]
         if len(hits) != 1:
-            raise CalibrationError(f"CS selector not found in the live CPU state ({len(hits)} hits)")
+            raise CalibrationError(
+                f"CS selector not found in the live CPU state ({len(hits)} hits)"
+            )
         self._cs_selector = ctypes.c_uint32.from_address(self.env.env + hits[0])
 
     def _calibrate_counter(self, spec: BringUp) -> None:
@@ -243,9 +260,16 @@ class CPU:
         """CR0, CR2, CR3, CR4 and the segment selectors (slow path: dumps and tests)."""
         uc = self.uc
         names = {
-            "cr0": UC_X86_REG_CR0, "cr2": UC_X86_REG_CR2, "cr3": UC_X86_REG_CR3,
-            "cr4": UC_X86_REG_CR4, "cs": UC_X86_REG_CS, "ss": UC_X86_REG_SS,
-            "ds": UC_X86_REG_DS, "es": UC_X86_REG_ES, "fs": UC_X86_REG_FS, "gs": UC_X86_REG_GS,
+            "cr0": UC_X86_REG_CR0,
+            "cr2": UC_X86_REG_CR2,
+            "cr3": UC_X86_REG_CR3,
+            "cr4": UC_X86_REG_CR4,
+            "cs": UC_X86_REG_CS,
+            "ss": UC_X86_REG_SS,
+            "ds": UC_X86_REG_DS,
+            "es": UC_X86_REG_ES,
+            "fs": UC_X86_REG_FS,
+            "gs": UC_X86_REG_GS,
         }
         return {name: uc.reg_read(reg) for name, reg in names.items()}
 
@@ -362,7 +386,7 @@ class CPU:
                     cpu.trap_handler(intno, False)
                 else:
                     cpu.trap_handler(intno, True)
-            except BaseException as exc:  # noqa: BLE001 - handed back to run()
+            except BaseException as exc:
                 cpu._hook_error = exc
                 stop(handle)
 
@@ -373,7 +397,7 @@ class CPU:
         # Unicorn the hook dealt with it and emulation goes on from (the new) EIP.
         try:
             self.trap_handler(TRAP_INVALID_OP, False)
-        except BaseException as exc:  # noqa: BLE001 - handed back to run()
+        except BaseException as exc:
             self._hook_error = exc
             uclib.uc_emu_stop(self._handle)
         return True
@@ -383,7 +407,9 @@ class CPU:
         raise RuntimeError(f"trap {vector} with no handler installed")
 
     # ----------------------------------------------------------------- software MMU walk
-    def translate(self, cr3: int, va: int, *, write: bool = False, user: bool = False) -> int | None:
+    def translate(
+        self, cr3: int, va: int, *, write: bool = False, user: bool = False
+    ) -> int | None:
         """Walk the PAE tables at ``cr3`` like the MMU does; machine address or None.
 
         Honours present, RW (CR0.WP is always set) and US; used by the hypervisor to read

@@ -83,7 +83,7 @@ class LiveEnv:
 
     def __init__(self, uc: Uc) -> None:
         saved = [uc.reg_read(r) for r in _DRS]
-        for reg, marker in zip(_DRS, _MARKERS):
+        for reg, marker in zip(_DRS, _MARKERS, strict=True):
             uc.reg_write(reg, marker)
         try:
             raw = _context_bytes(uc)
@@ -92,7 +92,7 @@ class LiveEnv:
                 raise CalibrationError("DR0-DR3 markers not found exactly once in a saved context")
             self.env = self._find_live_env(uc, off_dr0)
         finally:
-            for reg, value in zip(_DRS, saved):
+            for reg, value in zip(_DRS, saved, strict=True):
                 uc.reg_write(reg, value)
         env = self.env
         self.off_error_code = off_dr0 - 16
@@ -157,7 +157,11 @@ class InstructionCounter:
         run_marker(self.MARK)
         base = uc._uch.value if hasattr(uc._uch, "value") else int(uc._uch)
         blob = ctypes.string_at(base, min(1 << 16, _mapping_end(base) - base))
-        offs = [o for o in range(8, len(blob) - 8, 8) if struct.unpack_from("<Q", blob, o)[0] == self.MARK]
+        offs = [
+            o
+            for o in range(8, len(blob) - 8, 8)
+            if struct.unpack_from("<Q", blob, o)[0] == self.MARK
+        ]
         if len(offs) != 1:
             raise CalibrationError(f"uc->emu_count not found ({len(offs)} candidates)")
         self._counter = ctypes.c_uint64.from_address(base + offs[0] - 8)

@@ -47,7 +47,7 @@ class MachineMemory:
         return ctypes.addressof(ctypes.c_char.from_buffer(self._mmap))
 
     def valid(self, maddr: int, length: int = 1) -> bool:
-        return 0 <= maddr and length >= 0 and maddr + length <= self.size
+        return maddr >= 0 and length >= 0 and maddr + length <= self.size
 
     def read(self, maddr: int, length: int) -> bytes:
         return bytes(self.view[maddr : maddr + length])

@@ -27,7 +27,7 @@ import unicorn
 
 from xenlab.abi.layout import PAGE_SIZE
 from xenlab.hw import x86
-from xenlab.hw.cpu import EAX, EBX, CPU, BringUp, EmulationError, RingSelectors
+from xenlab.hw.cpu import CPU, EAX, EBX, BringUp, EmulationError, RingSelectors
 from xenlab.hw.liveenv import CalibrationError
 from xenlab.hw.memory import MachineMemory
 
@@ -59,26 +59,18 @@ def _build_world() -> tuple[MachineMemory, BringUp]:
         mem.write_u64(L1 + 8 * mfn, x86.pte(mfn * PAGE_SIZE, _USER_RW))
     for va in (GDT, RO_PAGE):  # read-only, as Xen maps GDT frames
         mem.write_u64(L1 + 8 * x86.l1_index(va), x86.pte(va, x86.PTE_P | x86.PTE_US | x86.PTE_A))
-    for ring, sel in RINGS.items():
-        for index, type_ in ((sel.cs >> 3, x86.DESC_TYPE_CODE_RX), (sel.ds >> 3, x86.DESC_TYPE_DATA_RW)):
+    for ring, sel in RINGS.items():  # flat segments, accessed bit preset (the GDT is read-only)
+        for selector, type_ in ((sel.cs, x86.DESC_TYPE_CODE_RX), (sel.ds, x86.DESC_TYPE_DATA_RW)):
             desc = x86.encode_descriptor(0, 0xFFFFFFFF, type_=type_ | x86.DESC_ACCESSED, dpl=ring)
-            mem.write(GDT + 8 * index, desc)
+            mem.write(GDT + 8 * x86.selector_index(selector), desc)
     mem.write(TRAMPOLINE, TRAMPOLINE_CODE)
     mem.write(CODE, PROGRAM)
-    spec = BringUp(cr3=L3, gdt_va=GDT, gdt_limit=7 * 8 - 1, trampoline_va=TRAMPOLINE,
-                   stack_top_va=STACK0, rings=RINGS)
-    return mem, spec
-
-
-def _run_stage(cpu: CPU, eip: int, traps: list[tuple[int, bool, int]]) -> int:
-    traps.clear()
-    cpu.eip = eip
-    return cpu.run(50)
+    return mem, BringUp(L3, GDT, 7 * 8 - 1, TRAMPOLINE, STACK0, RINGS)  # GDT: 7 entries
 
 
 def _selftest() -> None:
     mem, spec = _build_world()
-    cpu = CPU(mem)
+    cpu = CPU(mem)  # hooks go in before anything is translated (trap 6)
     cpu.bring_up(spec)
     traps: list[tuple[int, bool, int]] = []  # (vector, software, cpl) per trap
     faults: list[tuple[int, int, int]] = []  # (eip, error code, cr2) per fault
@@ -101,7 +93,9 @@ def _selftest() -> None:
     cpu.set_fast_interrupt(0x82, 1, on_fast)
     cpu.enter_ring(1, eip=STAGE1, esp=STACK1, eflags=0x202, cr3=L3)
     _check(cpu.cpl == 1, f"enter_ring(1) left the CPU in ring {cpu.cpl}")
-    ran = _run_stage(cpu, STAGE1, traps)
+    ran = cpu.run(50)
+    _check(all(t[0] != 8 for t in traps),
+           f"faults escalate to #DF (8): old_exception is not being reset; traps {traps}")
     expected = [(13, False, 1)] * 3 + [(14, False, 1), (0x82, True, -1)]
     _check(traps == expected, "ring-1 faults must arrive as three #GP (13) then one #PF (14), "
            f"each in ring 1, then the ring-1 fast path; got (vector, software, cpl) {traps}")
@@ -113,12 +107,15 @@ def _selftest() -> None:
     _check(ran == 5, f"the instruction counter must count 5 instructions, not {ran}")
     _check(cpu.cpl == 1, f"a ring-1 run ended in ring {cpu.cpl}")
 
-    _run_stage(cpu, STAGE2, traps)  # cache the read-only translation of RO_PAGE
+    cpu.eip = STAGE2
+    cpu.run(50)  # caches the read-only translation of RO_PAGE
     mem.write_u32(OTHER_FRAME, 0x0DDF00D5)
     mem.write_u64(L1 + 8 * x86.l1_index(RO_PAGE), x86.pte(OTHER_FRAME, _USER_RW))
     cpu.flush_tlb()
     cpu.set_reg(EAX, 0x5E1F7E57)
-    _run_stage(cpu, STAGE3, traps)
+    traps.clear()
+    cpu.eip = STAGE3
+    cpu.run(50)
     _check(traps == [(0x82, True, -1)], f"after remap and flush_tlb the store still traps: {traps}")
     _check(cpu.reg(EBX) == 0x0DDF00D5, "flush_tlb did not drop a stale translation")
     _check(mem.read_u32(OTHER_FRAME) == 0x5E1F7E57, "the store after flush_tlb did not land")

@@ -25,7 +25,9 @@ class BootPanel:
         self.cmdline = cmdline
         self.result: BootResult | None = None
         self.console_text = ""
-        self.button = widgets.Button(description=f"Boot {guest}", icon="play", button_style="primary")
+        self.button = widgets.Button(
+            description=f"Boot {guest}", icon="play", button_style="primary"
+        )
         self.console = widgets.HTML(self._render_console())
         self.status = widgets.HTML("<i>not booted yet</i>")
         self.button.on_click(lambda _button: self.boot())
@@ -53,7 +55,9 @@ class BootPanel:
         self.status.value = f"<i>booting {html.escape(self.guest)}…</i>"
         self.button.disabled = True
         try:
-            self.result = boot(self.guest, memory_mib=self.memory_mib, cmdline=self.cmdline, console=self._append)
+            self.result = boot(
+                self.guest, memory_mib=self.memory_mib, cmdline=self.cmdline, console=self._append
+            )
         except BootError as exc:
             self.result = None
             self.status.value = f"<b style='color:#b00'>error:</b> {html.escape(str(exc))}"
@@ -69,7 +73,8 @@ def status_line(result: BootResult) -> str:
     what = f"{result.state}: {html.escape(result.reason)}"
     return (
         f"<b style='color:{colour}'>{what}</b> — {result.instructions:,} guest instructions, "
-        f"{result.virtual_time_ns / 1e3:,.1f} µs of virtual time, {result.wall_seconds * 1e3:.0f} ms wall clock"
+        f"{result.virtual_time_ns / 1e3:,.1f} µs of virtual time, "
+        f"{result.wall_seconds * 1e3:.0f} ms wall clock"
     )
 
 
@@ -81,8 +86,8 @@ def summary_figure(result: BootResult) -> go.Figure:
     fig = go.Figure()
     for kind, colour in (("hypercall", "#1f77b4"), ("trap", "#d62728")):
         fig.add_bar(
-            x=[n for n, k in zip(names, kinds) if k == kind],
-            y=[c for c, k in zip(counts, kinds) if k == kind],
+            x=[n for n, k in zip(names, kinds, strict=True) if k == kind],
+            y=[c for c, k in zip(counts, kinds, strict=True) if k == kind],
             name=kind + "s",
             marker_color=colour,
         )

@@ -81,7 +81,10 @@ def plan_layout(image: KernelImage, nr_pages: int) -> Layout:
         stack = pt_start + nr_pt * PAGE
         end = stack + PAGE
         mapped_end = end + PADDING
-        l2s = {x86.l3_index(va) for va in range(base, mapped_end, 1 << 30)} | {x86.l3_index(mapped_end - 1), 3}
+        l2s = {x86.l3_index(va) for va in range(base, mapped_end, 1 << 30)} | {
+            x86.l3_index(mapped_end - 1),
+            3,
+        }
         l1s = len(range(base >> 21, ((mapped_end - 1) >> 21) + 1))
         needed = 1 + len(l2s) + l1s
         if needed <= nr_pt:
@@ -96,14 +99,23 @@ def plan_layout(image: KernelImage, nr_pages: int) -> Layout:
     return plan
 
 
-def build_domain(xen: Xen, image: KernelImage, *, name: str, memory_mib: int, cmdline: str = "",
-                 privileged: bool = False) -> Domain:
+def build_domain(
+    xen: Xen,
+    image: KernelImage,
+    *,
+    name: str,
+    memory_mib: int,
+    cmdline: str = "",
+    privileged: bool = False,
+) -> Domain:
     """Create, lay out, load and start a domain; it runs at the next ``xen.run()``."""
     if not 1 <= memory_mib <= 1024:
         raise BuildError(f"memory must be 1..1024 MiB, not {memory_mib}")
     cmd = cmdline.encode("utf-8")
     if len(cmd) >= layout.MAX_GUEST_CMDLINE:
-        raise BuildError(f"command line is {len(cmd)} bytes; at most {layout.MAX_GUEST_CMDLINE - 1}")
+        raise BuildError(
+            f"command line is {len(cmd)} bytes; at most {layout.MAX_GUEST_CMDLINE - 1}"
+        )
     nr_pages = memory_mib << 8
     plan = plan_layout(image, nr_pages)
     domain = xen.create_domain(name, max_pages=nr_pages, privileged=privileged)
@@ -159,11 +171,16 @@ def _build_page_tables(xen: Xen, domain: Domain, plan: Layout, nr_pages: int) ->
     """
     memory = xen.machine.memory
     pt_pfns = iter(range(plan.pfn(plan.pt_start), plan.pfn(plan.pt_start) + plan.nr_pt_frames))
-    pt_mfns = {domain.p2m[pfn] for pfn in range(plan.pfn(plan.pt_start), plan.pfn(plan.pt_start) + plan.nr_pt_frames)}
+    pt_mfns = {
+        domain.p2m[pfn]
+        for pfn in range(plan.pfn(plan.pt_start), plan.pfn(plan.pt_start) + plan.nr_pt_frames)
+    }
     l3 = domain.p2m[next(pt_pfns)]
     l2_of: dict[int, int] = {}
     l1_of: dict[int, int] = {}
-    mapped_end = min(plan.end + PADDING, plan.virt_base + nr_pages * PAGE, layout.HYPERVISOR_VIRT_START)
+    mapped_end = min(
+        plan.end + PADDING, plan.virt_base + nr_pages * PAGE, layout.HYPERVISOR_VIRT_START
+    )
 
     def l2_for(slot: int) -> int:
         if slot not in l2_of:
@@ -176,7 +193,9 @@ def _build_page_tables(xen: Xen, domain: Domain, plan: Layout, nr_pages: int) ->
         if key not in l1_of:
             l1_of[key] = domain.p2m[next(pt_pfns)]
             l2 = l2_for(x86.l3_index(va))
-            memory.write_u64((l2 << 12) + 8 * x86.l2_index(va), x86.pte(l1_of[key] << 12, _L2_FLAGS))
+            memory.write_u64(
+                (l2 << 12) + 8 * x86.l2_index(va), x86.pte(l1_of[key] << 12, _L2_FLAGS)
+            )
         mfn = domain.p2m[plan.pfn(va)]
         flags = _L1_FLAGS & ~x86.PTE_RW if mfn in pt_mfns else _L1_FLAGS
         memory.write_u64((l1_of[key] << 12) + 8 * x86.l1_index(va), x86.pte(mfn << 12, flags))
@@ -187,8 +206,9 @@ def _build_page_tables(xen: Xen, domain: Domain, plan: Layout, nr_pages: int) ->
     return x86.xen_pfn_to_cr3(l3)
 
 
-def _fill_start_info(xen: Xen, domain: Domain, plan: Layout, nr_pages: int, cmd: bytes,
-                     privileged: bool) -> None:
+def _fill_start_info(
+    xen: Xen, domain: Domain, plan: Layout, nr_pages: int, cmd: bytes, privileged: bool
+) -> None:
     si = bytearray(layout.START_INFO_SIZE)
     si[layout.SI_MAGIC : layout.SI_MAGIC + len(layout.START_INFO_MAGIC)] = layout.START_INFO_MAGIC
     flags = layout.SIF_PRIVILEGED | layout.SIF_INITDOMAIN if privileged else 0

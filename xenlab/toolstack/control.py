@@ -126,9 +126,13 @@ def boot(
     result = xen.run(max_instructions=max_instructions, deadline=time.monotonic() + timeout)
     if domain.alive:
         xen.log.append(f"(XEN) domain {domain.domid} stopped: {result.reason} reached")
-    out = summarize(xen, domain, time.perf_counter() - started, first_output[0] if first_output else None)
+    out = summarize(
+        xen, domain, time.perf_counter() - started, first_output[0] if first_output else None
+    )
     if domain.alive:
-        out.reason = {"budget": f"instruction budget of {max_instructions} spent",
-                      "deadline": f"wall-clock limit of {timeout:g} s reached",
-                      "idle": "blocked with nothing to wake it"}[result.reason]
+        out.reason = {
+            "budget": f"instruction budget of {max_instructions} spent",
+            "deadline": f"wall-clock limit of {timeout:g} s reached",
+            "idle": "blocked with nothing to wake it",
+        }[result.reason]
     return out

@@ -89,12 +89,14 @@ def load_kernel_image(path: str | Path) -> KernelImage:
         raise ImageError(f"{path}: malformed ELF: {exc}") from exc
     except ImageError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pyelftools raises many types on bad input
+    except Exception as exc:
         raise ImageError(f"{path}: malformed ELF: {type(exc).__name__}: {exc}") from exc
     if not notes:
         raise ImageError(f"{path}: no Xen ELF notes: not a Xen PV kernel")
     if str(notes.get("pae_mode", "")).split("[")[0] not in ("yes", "bimodal"):
-        raise ImageError(f"{path}: PAE_MODE note is {notes.get('pae_mode')!r}; xenlab runs PAE guests only")
+        raise ImageError(
+            f"{path}: PAE_MODE note is {notes.get('pae_mode')!r}; xenlab runs PAE guests only"
+        )
     if not segments:
         raise ImageError(f"{path}: no loadable segments")
     image = KernelImage(

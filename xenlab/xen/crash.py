@@ -33,10 +33,14 @@ class CrashReport:
         lines = [f"domain crashed: {self.reason}"]
         names = [*REG_NAMES, "eip", "eflags"]
         for row in range(0, len(names), 4):
-            lines.append("  " + "  ".join(f"{n}={regs[n]:08x}" for n in names[row : row + 4] if n in regs))
+            lines.append(
+                "  " + "  ".join(f"{n}={regs[n]:08x}" for n in names[row : row + 4] if n in regs)
+            )
         lines.append(
-            "  " + "  ".join(f"{n}={regs[n]:04x}" for n in ("cs", "ss", "ds", "es") if n in regs)
-            + "  " + "  ".join(f"{n}={regs[n]:08x}" for n in ("cr2", "cr3") if n in regs)
+            "  "
+            + "  ".join(f"{n}={regs[n]:04x}" for n in ("cs", "ss", "ds", "es") if n in regs)
+            + "  "
+            + "  ".join(f"{n}={regs[n]:08x}" for n in ("cr2", "cr3") if n in regs)
         )
         lines.extend("  " + line for line in self.disassembly)
         return "\n".join(lines)
@@ -57,7 +61,8 @@ def disassemble_at(vcpu: VCPU, eip: int, count: int = 4) -> list[str]:
     lines = []
     for insn in _DISASM.disasm(code, eip):
         marker = "=>" if insn.address == eip else "  "
-        lines.append(f"{marker} {insn.address:08x}: {insn.bytes.hex():<16} {insn.mnemonic} {insn.op_str}".rstrip())
+        text = f"{insn.address:08x}: {insn.bytes.hex():<16} {insn.mnemonic} {insn.op_str}"
+        lines.append(f"{marker} {text.rstrip()}")
         if len(lines) == count:
             break
     return lines or [f"{eip:08x}: {code.hex()} (not a valid instruction)"]

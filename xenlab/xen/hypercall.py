@@ -25,7 +25,7 @@ from xenlab.xen.traps import do_set_trap_table, do_stack_switch
 from xenlab.xen.version import do_xen_version
 
 if TYPE_CHECKING:
-    from xenlab.xen.domain import VCPU
+    pass
 
 Handler = Callable[..., int]
 

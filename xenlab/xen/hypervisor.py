@@ -35,16 +35,22 @@ class RunResult:
 
 
 class Xen:
-    def __init__(self, machine_mib: int = DEFAULT_MACHINE_MIB, *, slice_instructions: int | None = None) -> None:
+    def __init__(
+        self, machine_mib: int = DEFAULT_MACHINE_MIB, *, slice_instructions: int | None = None
+    ) -> None:
         self.machine = Machine.create(machine_mib)
         self.hole = Hole(self.machine.memory, self.machine.frames)
         self.cpu = self.machine.cpu
         self.cpu.trap_handler = self._on_trap
         bring_up_cpu(self.cpu, self.hole)
         self.domains: dict[int, Domain] = {}
-        self.scheduler = RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
+        self.scheduler = (
+            RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
+        )
         self._current: list[VCPU | None] = [None]  # shared with the hypercall entry
-        self.cpu.set_fast_interrupt(HYPERCALL_VECTOR, 1, make_hypercall_entry(self.cpu.regs, self._current))
+        self.cpu.set_fast_interrupt(
+            HYPERCALL_VECTOR, 1, make_hypercall_entry(self.cpu.regs, self._current)
+        )
         self.system_instructions = 0  # virtual time of the whole machine, in instructions
         self.log: list[str] = []  # the hypervisor's own messages (``xl dmesg``)
         self._next_domid = 0
@@ -117,7 +123,9 @@ class Xen:
         handle_trap(self._current[0], vector, software)
 
     # ------------------------------------------------------------------ running
-    def run(self, *, max_instructions: int | None = None, deadline: float | None = None) -> RunResult:
+    def run(
+        self, *, max_instructions: int | None = None, deadline: float | None = None
+    ) -> RunResult:
         """Run domains until none is runnable, the instruction budget is spent, or the
         wall-clock ``deadline`` (``time.monotonic()`` value) passes."""
         started = time.monotonic()
@@ -155,15 +163,21 @@ class Xen:
         domain.stats.slices += 1
         self.system_instructions += ran
         if domain.state is DomainState.CRASHED and domain.crash is not None:
-            self.log.append(f"(XEN) domain {domain.domid} ({domain.name}) crashed: {domain.crash.reason}")
+            self.log.append(
+                f"(XEN) domain {domain.domid} ({domain.name}) crashed: {domain.crash.reason}"
+            )
         elif domain.state is DomainState.SHUTDOWN:
-            self.log.append(f"(XEN) domain {domain.domid} ({domain.name}) shut down: {domain.shutdown_reason}")
+            self.log.append(
+                f"(XEN) domain {domain.domid} ({domain.name}) shut down: {domain.shutdown_reason}"
+            )
         return ran
 
     def virtual_time_ns(self, domain: Domain | None = None) -> int:
         """Virtual time: one instruction is one nanosecond of a 1 GHz, one-IPC CPU
         (deterministic by construction; wall-clock figures are reported apart)."""
-        return (domain.stats.instructions if domain else self.system_instructions) * NS_PER_INSTRUCTION
+        return (
+            domain.stats.instructions if domain else self.system_instructions
+        ) * NS_PER_INSTRUCTION
 
 
 NS_PER_INSTRUCTION = 1

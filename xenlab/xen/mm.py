@@ -91,7 +91,9 @@ class GuestMemory:
         """Read a NUL-terminated string of at most ``limit`` bytes (page by page)."""
         out = bytearray()
         while len(out) < limit:
-            chunk = self.read(va + len(out), min(limit - len(out), PAGE_SIZE - ((va + len(out)) & 0xFFF)))
+            chunk = self.read(
+                va + len(out), min(limit - len(out), PAGE_SIZE - ((va + len(out)) & 0xFFF))
+            )
             nul = chunk.find(b"\0")
             if nul >= 0:
                 return bytes(out + chunk[:nul])

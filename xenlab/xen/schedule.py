@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 from xenlab.abi import errno, layout
 from xenlab.abi.hypercalls import (
+    SHUTDOWN_REASONS,
     SCHEDOP_block,
     SCHEDOP_shutdown,
     SCHEDOP_shutdown_code,
     SCHEDOP_yield,
-    SHUTDOWN_REASONS,
 )
 from xenlab.xen.domain import Domain, DomainState
 

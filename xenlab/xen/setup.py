@@ -22,7 +22,6 @@ mapped in a guest page table except read-only (the M2P, the GDT).
 
 from __future__ import annotations
 
-
 from xenlab.abi import layout
 from xenlab.hw import x86
 from xenlab.hw.cpu import CPU, BringUp, RingSelectors
@@ -105,7 +104,9 @@ class Hole:
         """A domain's per-domain L1: its GDT window (guest pages + Xen's reserved page)."""
         (l1,) = self._alloc(1)
         for page in range(layout.GDT_PAGES):
-            frame = self.gdt_xen_frame if page == layout.FIRST_RESERVED_GDT_PAGE else self.zero_frame
+            frame = (
+                self.gdt_xen_frame if page == layout.FIRST_RESERVED_GDT_PAGE else self.zero_frame
+            )
             self.memory.write_u64((l1 << 12) + 8 * page, x86.pte(frame << 12, _RO))
         return l1
 
@@ -138,7 +139,10 @@ class Hole:
             x86.pte(text_l1 << 12, _XEN_L2_FLAGS | x86.PTE_US),
         )
         mem.write_u64(text_l1 << 12, x86.pte(tramp << 12, x86.PTE_P | x86.PTE_US | x86.PTE_A))
-        mem.write_u64((text_l1 << 12) + 8, x86.pte(stack << 12, x86.PTE_P | x86.PTE_RW | x86.PTE_A | x86.PTE_D))
+        mem.write_u64(
+            (text_l1 << 12) + 8,
+            x86.pte(stack << 12, x86.PTE_P | x86.PTE_RW | x86.PTE_A | x86.PTE_D),
+        )
         # iretd; then "nop; nop; int $0x82": the rings' first fetch lands here, and the
         # instruction-counter calibration runs it (3 instructions, then a trap).
         mem.write(tramp << 12, TRAMPOLINE_CODE)

@@ -107,7 +107,9 @@ def deliver_fault(vcpu: VCPU, vector: int, error_code: int | None, eip: int) -> 
         detail = f" error code {error_code:#x}" if error_code is not None else ""
         if vector == layout.TRAP_PAGE_FAULT:
             detail += f" cr2 {vcpu.domain.machine.cpu.cr2:#010x}"
-        crash_domain(vcpu, f"{trap_name(vector)} at {eip:#010x}{detail} with no handler in the trap table")
+        crash_domain(
+            vcpu, f"{trap_name(vector)} at {eip:#010x}{detail} with no handler in the trap table"
+        )
         return
     bounce(vcpu, entry, error_code=error_code, eip=eip)
 
@@ -130,7 +132,9 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
     words = [eip, cpu.cs | (saved_mask << 16), frame_eflags]
     if from_ring == 3:
         if vcpu.kernel_sp == 0:
-            crash_domain(vcpu, f"{trap_name(entry.vector)} in ring 3 but no kernel stack (stack_switch)")
+            crash_domain(
+                vcpu, f"{trap_name(entry.vector)} in ring 3 but no kernel stack (stack_switch)"
+            )
             return
         words += [cpu.reg(ESP), cpu.ss]
         sp = vcpu.kernel_sp
@@ -143,7 +147,10 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
     try:
         domain.guest_memory.write(sp, frame, may_hold_code=False)
     except GuestFault as fault:
-        crash_domain(vcpu, f"cannot deliver {trap_name(entry.vector)}: writing the bounce frame faulted ({fault})")
+        crash_domain(
+            vcpu,
+            f"cannot deliver {trap_name(entry.vector)}: writing the bounce frame faulted ({fault})",
+        )
         return
     if entry.flags & layout.TI_CLEAR_EVENT_MASK:
         memory.view[vcpu_info + layout.VI_UPCALL_MASK] = 1

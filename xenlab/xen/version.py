@@ -37,7 +37,9 @@ def do_xen_version(vcpu: VCPU, cmd: int, arg: int, *_) -> int:
         guest.write(arg, _fixed(EXTRAVERSION, 16), may_hold_code=False)
     elif cmd == hc.XENVER_compile_info:
         info = (
-            _fixed(b"python", 64) + _fixed(b"xenlab", 16) + _fixed(b"localdomain", 32)
+            _fixed(b"python", 64)
+            + _fixed(b"xenlab", 16)
+            + _fixed(b"localdomain", 32)
             + _fixed(b"reproducible", 32)
         )
         guest.write(arg, info, may_hold_code=False)
