@@ -20,6 +20,7 @@ What it fakes, following the start-of-day and trap-delivery contract:
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,7 @@ def run_guest(
             uc.reg_write(UC_X86_REG_EFLAGS, eflags)
             uc.reg_write(UC_X86_REG_EIP, eip)
             return
-        if "fault_eip" not in symbols or address != u32(symbols["fault_eip"]):
+        if address != u32(symbols["fault_eip"]):
             return
         text = f"{insn.mnemonic} {insn.op_str}"
         if insn.mnemonic == "divl":
@@ -163,8 +164,20 @@ def run_guest(
         else:
             raise AssertionError(f"no fault known for {text!r} at {address:#x}")
 
+    # Hook only the instructions that matter (a hook on every instruction is slow):
+    # each iret, and each instruction whose address the guest stores in fault_eip.
+    text = elf.get_section_by_name(".text")
+    watched = set()
+    for insn in md.disasm(text.data(), text["sh_addr"]):
+        if insn.mnemonic == "iretl":
+            watched.add(insn.address)
+        elif "fault_eip" in symbols and insn.mnemonic == "movl":
+            match = re.fullmatch(r"\$(0x[0-9a-f]+), (0x[0-9a-f]+)", insn.op_str)
+            if match and int(match[2], 16) == symbols["fault_eip"]:
+                watched.add(int(match[1], 16))
+    for address in watched:
+        uc.hook_add(UC_HOOK_CODE, code, begin=address, end=address)
     uc.hook_add(UC_HOOK_INTR, hypercall)
-    uc.hook_add(UC_HOOK_CODE, code)
     uc.reg_write(UC_X86_REG_ESI, run.start_info)
     uc.reg_write(UC_X86_REG_ESP, base + REGION - 16)
     uc.emu_start(elf.header["e_entry"], 0, timeout=20_000_000)
