@@ -25,7 +25,11 @@
         ELFNOTE(Xen, XEN_ELFNOTE_ENTRY,          .long _start)
         ELFNOTE(Xen, XEN_ELFNOTE_HYPERCALL_PAGE, .long hypercall_page)
 
-        /* A 3-level (PAE) kernel; it needs Xen to emulate writes to its L1
-         * page tables, and copes with an L3 above 4 GiB. */
+        /*
+         * A 3-level (PAE) kernel. FEATURES: '!' marks a feature the kernel
+         * requires: Xen must emulate direct writes to the guest's L1 page
+         * tables (XENFEAT_writable_page_tables); and the kernel copes with
+         * an L3 table above 4 GiB. (Linux's PAE kernels asked for the same.)
+         */
         ELFNOTE(Xen, XEN_ELFNOTE_PAE_MODE,       .asciz "yes")
         ELFNOTE(Xen, XEN_ELFNOTE_FEATURES,       .asciz "!writable_page_tables|pae_pgdir_above_4gb")

@@ -4,8 +4,9 @@
  *
  * The domain builder starts us at _start (XEN_ELFNOTE_ENTRY) in ring 1
  * with ESI = virtual address of start_info and events masked. We move to
- * a stack inside our own image (the builder's bootstrap stack is only
- * guaranteed for the first instructions), then hand start_info to C.
+ * a stack inside our own image, whose size we chose and whose pages stay
+ * ours (the builder's bootstrap stack sits among the start-of-day pages a
+ * kernel may later reuse), then hand start_info to C, as Mini-OS does.
  */
 #include <xen/xen.h>
 #include <xen/sched.h>

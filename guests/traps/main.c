@@ -111,49 +111,45 @@ static const struct trap_test tests[] = {
     { 14, "#PF", "write read-only pt_base",  raise_pf_write,     1, 3 },
 };
 
-/* Run one test and print its line; returns 1 if the frame was as expected. */
+/*
+ * Run one test and print its line (one printk, so one console write per
+ * line); returns 1 if the frame was as expected.
+ */
 static int run_test(const struct trap_test *t, const start_info_t *si)
 {
     const struct trap_record *r = &trap_record;
     unsigned long expect_cr2 = t->vector != 14 ? 0
                              : t->raise == raise_pf_read ? UNMAPPED_VA : si->pt_base;
-    int ok;
+    unsigned long cs, mask;
+    char eip[48], error[16] = "-", cr2[24] = "";
 
     memset(&trap_record, 0, sizeof(trap_record));
     t->raise(si);
 
-    printk("trap %u (%s) %s: ", t->vector, t->mnemonic, t->what);
-    if (r->count != 1) {
-        printk("delivered %lu times\n", r->count);
+    if (r->count != 1 || r->vector != t->vector) {
+        printk("trap %u (%s) %s: delivered %lu times, last to vector %lu\n",
+               t->vector, t->mnemonic, t->what, r->count, r->vector);
         return 0;
     }
-    if (r->vector != t->vector) {
-        printk("delivered to vector %lu\n", r->vector);
-        return 0;
-    }
-
+    cs = r->cs & 0xffff;
+    mask = (r->cs >> 16) & 0xff;
     if (r->eip == fault_eip)
-        printk("eip=ok");
+        snprintf(eip, sizeof(eip), "ok");
     else
-        printk("eip=0x%08lx (fault at 0x%08lx)", r->eip, fault_eip);
-    printk(" cs=0x%04lx mask=%lu", r->cs & 0xffff, (r->cs >> 16) & 0xff);
+        snprintf(eip, sizeof(eip), "0x%08lx (fault at 0x%08lx)", r->eip, fault_eip);
     if (t->has_error_code)
-        printk(" error=0x%lx", r->error);
-    else
-        printk(" error=-");
-    if (t->vector == 14) {
-        if (expect_cr2 == si->pt_base && r->cr2 == expect_cr2)
-            printk(" cr2=pt_base");
-        else
-            printk(" cr2=0x%08lx", r->cr2);
-    }
-    printk("\n");
+        snprintf(error, sizeof(error), "0x%lx", r->error);
+    if (t->vector == 14 && expect_cr2 == si->pt_base && r->cr2 == expect_cr2)
+        snprintf(cr2, sizeof(cr2), " cr2=pt_base");
+    else if (t->vector == 14)
+        snprintf(cr2, sizeof(cr2), " cr2=0x%08lx", r->cr2);
+    printk("trap %u (%s) %s: eip=%s cs=0x%04lx mask=%lu error=%s%s\n",
+           t->vector, t->mnemonic, t->what, eip, cs, mask, error, cr2);
 
     /* Start of day has events masked, and no handler unmasks them, so the
      * upcall mask Xen saved in the CS slot must be 1. */
-    ok = r->eip == fault_eip && (r->cs & 0xffff) == FLAT_RING1_CS
-         && ((r->cs >> 16) & 0xff) == 1 && r->error == t->error && r->cr2 == expect_cr2;
-    return ok;
+    return r->eip == fault_eip && cs == FLAT_RING1_CS && mask == 1
+           && r->error == t->error && r->cr2 == expect_cr2;
 }
 
 void start_kernel(start_info_t *si)

@@ -25,8 +25,12 @@ _OFFSETOF = re.compile(
 )
 _SIZEOF = re.compile(r"_Static_assert\(\s*sizeof\(\s*(?:struct\s+)?(\w+)\s*\)\s*==\s*(\w+)\s*,")
 _BINOPS = {
-    ast.LShift: operator.lshift, ast.RShift: operator.rshift, ast.BitOr: operator.or_,
-    ast.BitAnd: operator.and_, ast.Add: operator.add, ast.Sub: operator.sub,
+    ast.LShift: operator.lshift,
+    ast.RShift: operator.rshift,
+    ast.BitOr: operator.or_,
+    ast.BitAnd: operator.and_,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
 }
 
 

@@ -14,10 +14,19 @@ from xenlab.abi import errno, hypercalls, layout
 # C ``#define`` names checked against the xenlab.abi module holding the same name.
 NAMED_CONSTANTS = {
     layout: [
-        "FLAT_RING1_CS", "FLAT_RING1_DS", "FLAT_RING1_SS",
-        "FLAT_RING3_CS", "FLAT_RING3_DS", "FLAT_RING3_SS",
-        "HYPERVISOR_VIRT_START", "MACH2PHYS_VIRT_START", "MACH2PHYS_VIRT_END",
-        "SIF_PRIVILEGED", "SIF_INITDOMAIN", "XEN_LEGACY_MAX_VCPUS", "MAX_GUEST_CMDLINE",
+        "FLAT_RING1_CS",
+        "FLAT_RING1_DS",
+        "FLAT_RING1_SS",
+        "FLAT_RING3_CS",
+        "FLAT_RING3_DS",
+        "FLAT_RING3_SS",
+        "HYPERVISOR_VIRT_START",
+        "MACH2PHYS_VIRT_START",
+        "MACH2PHYS_VIRT_END",
+        "SIF_PRIVILEGED",
+        "SIF_INITDOMAIN",
+        "XEN_LEGACY_MAX_VCPUS",
+        "MAX_GUEST_CMDLINE",
     ],
     hypercalls: ["DOMID_SELF", "DOMID_IO", "DOMID_XEN"],
 }
@@ -31,13 +40,14 @@ PREFIXED_GROUPS = [
     (hypercalls, "XENFEAT_"),
     (layout, "XEN_ELFNOTE_"),
 ]
-# Python names the C headers do not define yet (a known gap: see the xfail reason).
-MISSING_IN_C = {"XENVER_guest_handle", "XENVER_commandline"}
 
 
 def _prefixed(module: object, prefix: str) -> list[str]:
-    return sorted(name for name, value in vars(module).items()
-                  if name.startswith(prefix) and isinstance(value, int))
+    return sorted(
+        name
+        for name, value in vars(module).items()
+        if name.startswith(prefix) and isinstance(value, int)
+    )
 
 
 def _python_constants() -> list[object]:
@@ -46,10 +56,7 @@ def _python_constants() -> list[object]:
         cases += [pytest.param(module, name, id=name) for name in names]
     for module, prefix in PREFIXED_GROUPS:
         for name in _prefixed(module, prefix):
-            marks = ()
-            if name in MISSING_IN_C:
-                marks = pytest.mark.xfail(strict=True, reason=f"{name} is missing from version.h")
-            cases.append(pytest.param(module, name, marks=marks, id=name))
+            cases.append(pytest.param(module, name, id=name))
     return cases
 
 
@@ -62,15 +69,21 @@ def test_the_parser_finds_the_headers_defines(c_defines: dict[str, int]) -> None
 def test_every_c_hypercall_number_names_the_same_hypercall_in_python(
     c_defines: dict[str, int],
 ) -> None:
-    c_calls = {name.removeprefix("__HYPERVISOR_"): nr for name, nr in c_defines.items()
-               if name.startswith("__HYPERVISOR_")}
+    c_calls = {
+        name.removeprefix("__HYPERVISOR_"): nr
+        for name, nr in c_defines.items()
+        if name.startswith("__HYPERVISOR_")
+    }
     assert c_calls, "no __HYPERVISOR_* defines found"
     assert {name: hypercalls.NUMBER.get(name) for name in c_calls} == c_calls
 
 
 def test_every_python_hypercall_has_a_c_define(c_defines: dict[str, int]) -> None:
-    missing = {nr: name for nr, name in hypercalls.HYPERCALLS.items()
-               if c_defines.get(f"__HYPERVISOR_{name}") != nr}
+    missing = {
+        nr: name
+        for nr, name in hypercalls.HYPERCALLS.items()
+        if c_defines.get(f"__HYPERVISOR_{name}") != nr
+    }
     assert missing == {}
 
 
@@ -83,8 +96,11 @@ def test_a_python_abi_constant_has_an_equal_c_define(
 
 
 def test_c_shutdown_reasons_are_the_python_shutdown_reasons(c_defines: dict[str, int]) -> None:
-    c_reasons = {nr: name.removeprefix("SHUTDOWN_") for name, nr in c_defines.items()
-                 if name.startswith("SHUTDOWN_")}
+    c_reasons = {
+        nr: name.removeprefix("SHUTDOWN_")
+        for name, nr in c_defines.items()
+        if name.startswith("SHUTDOWN_")
+    }
     assert c_reasons == hypercalls.SHUTDOWN_REASONS
 
 

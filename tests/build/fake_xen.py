@@ -3,7 +3,7 @@
 NOT xenlab's hypervisor (that is xenlab/xen): this runs a guest ELF on
 Unicorn in ring 0 with paging off, so that the guest side of the contract
 (start_info offsets, hypercall-page calls, printk, trap handlers and their
-frame layout) can be tested before a real hypervisor exists.
+frame layout) is tested on its own, fast, whatever state the real one is in.
 
 What it fakes, following the start-of-day and trap-delivery contract:
 - loads PT_LOAD segments at their virtual addresses (flat memory), fills
@@ -12,10 +12,11 @@ What it fakes, following the start-of-day and trap-delivery contract:
 - hypercalls: console_io write, xen_version, set_trap_table,
   update_va_mapping (accepted; memory is flat), sched_op shutdown;
 - exceptions: ring 0 with paging off cannot fault the way ring 1 does, so
-  when the guest reaches the instruction its ``fault_eip`` variable names,
-  the fake decodes it and delivers the exception Xen would (vector, error
-  code, CR2 in shared_info) as a bounce frame, and it performs the
-  handler's ``iret`` in Python (CS 0xe019 is not a real selector here).
+  when the traps guest reaches an instruction whose address it stores in
+  ``fault_eip`` (found by scanning for ``movl $addr, fault_eip``), the fake
+  decodes it and delivers the exception Xen would (vector, error code, CR2
+  in shared_info) as a bounce frame, and it performs the handler's ``iret``
+  in Python (CS 0xe019 is not a real selector here).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,29 @@ def test_hidden_files_in_a_guest_folder_do_not_change_the_cache_key(
     first = build_guest(folder, cache_root=tmp_path / "cache")
     (folder / ".main.c.swp").write_text("editor state")
     assert build_guest(folder, cache_root=tmp_path / "cache") == first
+
+
+def test_xenlab_guests_points_the_catalogue_and_the_runtime_at_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "guests"
+    for shared in ("include", "lib"):
+        shutil.copytree(guests_module.GUESTS_DIR / shared, root / shared)
+    (root / "extra").mkdir()
+    (root / "extra" / "README.md").write_text("# extra — a guest from elsewhere\n")
+    (root / "extra" / "main.c").write_text(HELLO_C)
+    monkeypatch.setenv("XENLAB_GUESTS", str(root))
+    assert [(g.name, g.description) for g in list_guests()] == [("extra", "a guest from elsewhere")]
+    assert build_guest("extra", cache_root=tmp_path / "cache").name == "kernel.elf"
+
+
+def test_concurrent_builds_of_one_guest_into_one_cache_agree(tmp_path: Path) -> None:
+    # As pytest workers or several notebooks would: same key, same moment, one cache.
+    cache = tmp_path / "cache"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        images = list(pool.map(lambda _: build_guest("hello", cache_root=cache), range(4)))
+    assert len(set(images)) == 1
+    assert (
+        images[0].read_bytes() == build_guest("hello", cache_root=tmp_path / "alone").read_bytes()
+    )
+    assert list((cache / "tmp").iterdir()) == []

@@ -37,12 +37,11 @@ __all__ = ["GUESTS_DIR", "GUESTS_ENV", "GuestInfo", "build_guest", "guests_dir",
 
 
 def _default_guests_dir() -> Path:
-    """The repository's ``guests/`` (checkout or editable install), else the copy
-    that a wheel carries as ``xenlab/_guests`` (pyproject's force-include)."""
+    """The copy a wheel carries as ``xenlab/_guests`` (pyproject's force-include),
+    else the repository's ``guests/`` (a checkout or an editable install)."""
     package = Path(__file__).resolve().parents[1]
-    checkout = package.parent / "guests"
     wheel = package / "_guests"
-    return checkout if checkout.is_dir() or not wheel.is_dir() else wheel
+    return wheel if wheel.is_dir() else package.parent / "guests"
 
 
 #: The built-in guests' folder, with the shared ``include/`` and ``lib/``.

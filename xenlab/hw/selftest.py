@@ -94,16 +94,25 @@ def _selftest() -> None:
     cpu.enter_ring(1, eip=STAGE1, esp=STACK1, eflags=0x202, cr3=L3)
     _check(cpu.cpl == 1, f"enter_ring(1) left the CPU in ring {cpu.cpl}")
     ran = cpu.run(50)
-    _check(all(t[0] != 8 for t in traps),
-           f"faults escalate to #DF (8): old_exception is not being reset; traps {traps}")
+    _check(
+        all(t[0] != 8 for t in traps),
+        f"faults escalate to #DF (8): old_exception is not being reset; traps {traps}",
+    )
     expected = [(13, False, 1)] * 3 + [(14, False, 1), (0x82, True, -1)]
-    _check(traps == expected, "ring-1 faults must arrive as three #GP (13) then one #PF (14), "
-           f"each in ring 1, then the ring-1 fast path; got (vector, software, cpl) {traps}")
-    _check([f[0] for f in faults] == [STAGE1, STAGE1 + 1, STAGE1 + 2, STAGE1 + 3],
-           f"faults must report EIP on the faulting instruction; got {faults}")
-    _check(faults[3][1:] == (0x3, RO_PAGE),
-           f"#PF on a read-only store must give error code 0x3 and CR2 {RO_PAGE:#x}; "
-           f"got {faults[3][1]:#x} and {faults[3][2]:#x}")
+    _check(
+        traps == expected,
+        "ring-1 faults must arrive as three #GP (13) then one #PF (14), "
+        f"each in ring 1, then the ring-1 fast path; got (vector, software, cpl) {traps}",
+    )
+    _check(
+        [f[0] for f in faults] == [STAGE1, STAGE1 + 1, STAGE1 + 2, STAGE1 + 3],
+        f"faults must report EIP on the faulting instruction; got {faults}",
+    )
+    _check(
+        faults[3][1:] == (0x3, RO_PAGE),
+        f"#PF on a read-only store must give error code 0x3 and CR2 {RO_PAGE:#x}; "
+        f"got {faults[3][1]:#x} and {faults[3][2]:#x}",
+    )
     _check(ran == 5, f"the instruction counter must count 5 instructions, not {ran}")
     _check(cpu.cpl == 1, f"a ring-1 run ended in ring {cpu.cpl}")
 
@@ -124,8 +133,10 @@ def _selftest() -> None:
     _check(cpu.cpl == 3, f"enter_ring(3) left the CPU in ring {cpu.cpl}")
     traps.clear()
     cpu.run(10)
-    _check(traps == [(0x82, True, 3)],
-           f"int $0x82 from ring 3 must reach trap_handler, not the ring-1 fast path: {traps}")
+    _check(
+        traps == [(0x82, True, 3)],
+        f"int $0x82 from ring 3 must reach trap_handler, not the ring-1 fast path: {traps}",
+    )
 
 
 def run_selftest() -> None:

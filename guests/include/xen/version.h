@@ -14,6 +14,8 @@
 #define XENVER_platform_parameters  5   /* arg: struct xen_platform_parameters */
 #define XENVER_get_features         6   /* arg: struct xen_feature_info */
 #define XENVER_pagesize             7   /* returns the page size */
+#define XENVER_guest_handle         8   /* xen_domain_handle_t: the domain's 16-byte handle */
+#define XENVER_commandline          9   /* xen_commandline_t: Xen's own command line */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
