@@ -26,10 +26,11 @@
         ELFNOTE(Xen, XEN_ELFNOTE_HYPERCALL_PAGE, .long hypercall_page)
 
         /*
-         * A 3-level (PAE) kernel. FEATURES: '!' marks a feature the kernel
-         * requires: Xen must emulate direct writes to the guest's L1 page
-         * tables (XENFEAT_writable_page_tables); and the kernel copes with
-         * an L3 table above 4 GiB. (Linux's PAE kernels asked for the same.)
+         * A 3-level (PAE) kernel. FEATURES lists what the kernel can use; a
+         * '!' prefix would mark one it requires (Linux's PAE kernels said
+         * "!writable_page_tables"). xenlab's guests update page tables only
+         * through hypercalls, so they require nothing, and they cope with an
+         * L3 table in any frame.
          */
         ELFNOTE(Xen, XEN_ELFNOTE_PAE_MODE,       .asciz "yes")
-        ELFNOTE(Xen, XEN_ELFNOTE_FEATURES,       .asciz "!writable_page_tables|pae_pgdir_above_4gb")
+        ELFNOTE(Xen, XEN_ELFNOTE_FEATURES,       .asciz "pae_pgdir_above_4gb")

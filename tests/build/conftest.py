@@ -7,11 +7,8 @@ make their own cache folders under tmp_path.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -46,16 +43,3 @@ def make_guest(tmp_path: Path) -> Callable[[str, dict[str, str]], Path]:
         return folder
 
     return make
-
-
-@pytest.fixture(scope="session")
-def fake_xen() -> ModuleType:
-    """The stand-in hypervisor (fake_xen.py), loaded by path so any import mode works."""
-    spec = importlib.util.spec_from_file_location(
-        "xenlab_build_tests_fake_xen", HERE / "fake_xen.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module

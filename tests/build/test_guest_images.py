@@ -24,7 +24,7 @@ STRING_NOTES = {
     5: b"xen-3.0\0",  # XEN_VERSION
     8: b"generic\0",  # LOADER
     9: b"yes\0",  # PAE_MODE
-    10: b"!writable_page_tables|pae_pgdir_above_4gb\0",  # FEATURES
+    10: b"pae_pgdir_above_4gb\0",  # FEATURES
 }
 
 

@@ -1,18 +1,16 @@
-"""The guest runtime (guests/lib) at work, under the stand-in hypervisor in
-fake_xen.py: console output, printk's formats, 64-bit division, the
-expected-output files, and what happens when start_kernel returns."""
+"""The guest runtime (guests/lib) at work on the real hypervisor: printk's formats,
+snprintf, 64-bit division, and what happens when start_kernel returns.  (The built-in
+guests' exact output is checked in tests/guests.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 from xenlab.build import build_guest
+from xenlab.toolstack.control import boot
 
-EXPECTED_DIR = Path(__file__).resolve().parents[1] / "guests" / "expected"
 MakeGuest = Callable[[str, dict[str, str]], Path]
-SHUTDOWN_POWEROFF, SHUTDOWN_CRASH = 0, 3
 
 # (printk format, C arguments, what C's printf prints)
 FORMATS = [
@@ -44,48 +42,13 @@ FORMATS = [
 ]
 
 
-def run(fake_xen: ModuleType, image: Path, **kwargs: object):
-    result = fake_xen.run_guest(image, **kwargs)
-    return result.console, result.shutdown_reason
-
-
-def test_hello_prints_start_info_and_the_xen_version_then_powers_off(
-    fake_xen: ModuleType, built_guests: dict[str, Path]
-) -> None:
-    console, reason = run(
-        fake_xen,
-        built_guests["hello"],
-        cmdline="root=/dev/xvda1 quiet",
-        nr_pages=2048,
-        version=(3, 2),
-        extraversion=".1-rc",
-    )
-    greeting = (EXPECTED_DIR / "hello.txt").read_text().splitlines(keepends=True)[0]
-    assert console == (
-        greeting + "start_info: magic=xen-3.0-x86_32p nr_pages=2048 "
-        "cmdline='root=/dev/xvda1 quiet'\n"
-        "Xen version: 3.2\n"
-        "Xen extraversion: '.1-rc'\n"
-    )
-    assert reason == SHUTDOWN_POWEROFF
-
-
-def test_traps_prints_its_expected_output_and_powers_off(
-    fake_xen: ModuleType, built_guests: dict[str, Path]
-) -> None:
-    console, reason = run(fake_xen, built_guests["traps"])
-    assert console == (EXPECTED_DIR / "traps.txt").read_text()
-    assert reason == SHUTDOWN_POWEROFF
-
-
-def test_traps_registers_handlers_for_de_ud_gp_and_pf(
-    fake_xen: ModuleType, built_guests: dict[str, Path]
-) -> None:
-    assert set(fake_xen.run_guest(built_guests["traps"]).traps) == {0, 6, 13, 14}
+def run(image: Path) -> tuple[str, str]:
+    result = boot(image)
+    return result.console, result.reason
 
 
 def test_printk_formats_like_c_printf(
-    fake_xen: ModuleType, make_guest: MakeGuest, tmp_path: Path
+    make_guest: MakeGuest, tmp_path: Path
 ) -> None:
     calls = "\n".join(
         f'    printk("{fmt}\\n"{", " if args else ""}{args});' for fmt, args, _ in FORMATS
@@ -101,12 +64,12 @@ void start_kernel(start_info_t *si)
 }}
 """
     image = build_guest(make_guest("formats", {"main.c": main_c}), cache_root=tmp_path / "c")
-    console, _ = run(fake_xen, image)
+    console, _ = run(image)
     assert console.splitlines() == [expected for _, _, expected in FORMATS]
 
 
 def test_snprintf_truncates_and_returns_the_full_length(
-    fake_xen: ModuleType, make_guest: MakeGuest, tmp_path: Path
+    make_guest: MakeGuest, tmp_path: Path
 ) -> None:
     main_c = r"""
 #include <console.h>
@@ -123,11 +86,11 @@ void start_kernel(start_info_t *si)
 }
 """
     image = build_guest(make_guest("snprintf", {"main.c": main_c}), cache_root=tmp_path / "c")
-    assert run(fake_xen, image)[0] == "11 [xenlab-] 7\n"
+    assert run(image)[0] == "11 [xenlab-] 7\n"
 
 
 def test_64_bit_division_helpers_match_c_semantics(
-    fake_xen: ModuleType, make_guest: MakeGuest, tmp_path: Path
+    make_guest: MakeGuest, tmp_path: Path
 ) -> None:
     pairs = [(10**19, 3), (2**64 - 1, 2**32 + 1), (123456789012345, 1000), (5, 7)]
     signed = [(-7, 2), (7, -2), (-(2**62), 3), (-(10**15), -(10**6))]
@@ -164,12 +127,12 @@ void start_kernel(start_info_t *si)
 }}
 """
     image = build_guest(make_guest("divide", {"main.c": main_c}), cache_root=tmp_path / "c")
-    assert run(fake_xen, image)[0].splitlines() == expected
+    assert run(image)[0].splitlines() == expected
 
 
 def test_returning_from_start_kernel_shuts_the_domain_down_as_crashed(
-    fake_xen: ModuleType, make_guest: MakeGuest, tmp_path: Path
+    make_guest: MakeGuest, tmp_path: Path
 ) -> None:
     main_c = "#include <hypervisor.h>\nvoid start_kernel(start_info_t *si) { }\n"
     image = build_guest(make_guest("returns", {"main.c": main_c}), cache_root=tmp_path / "c")
-    assert run(fake_xen, image) == ("", SHUTDOWN_CRASH)
+    assert run(image) == ("", "crash")

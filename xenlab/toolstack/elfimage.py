@@ -32,6 +32,14 @@ _NUMERIC_NOTES = {
     layout.XEN_ELFNOTE_PADDR_OFFSET: "paddr_offset",
 }
 MAX_IMAGE_BYTES = 64 << 20
+# XENFEAT names a kernel may require ("!name" in its FEATURES note) and still boot here:
+# only what xen_version(XENVER_get_features) reports (xenlab.xen.version).
+SUPPORTED_FEATURES = frozenset({"pae_pgdir_above_4gb"})
+
+
+def required_features(features: str) -> set[str]:
+    """The '!'-prefixed entries of a FEATURES note ("a|!b|c" requires b)."""
+    return {f[1:] for f in features.split("|") if f.startswith("!")}
 
 
 class ImageError(ValueError):
@@ -99,6 +107,11 @@ def load_kernel_image(path: str | Path) -> KernelImage:
         )
     if not segments:
         raise ImageError(f"{path}: no loadable segments")
+    required = required_features(str(notes.get("features", "")))
+    missing = sorted(required - SUPPORTED_FEATURES)
+    if missing:
+        needs = ", ".join(missing)
+        raise ImageError(f"{path}: the kernel requires {needs}, which xenlab does not offer")
     image = KernelImage(
         path=str(path),
         entry=int(notes.get("entry", e_entry)),
