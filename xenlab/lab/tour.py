@@ -111,3 +111,21 @@ def summary_rows(result: BootResult) -> list[tuple[str, str]]:
         ("wall clock (host)", f"{result.wall_seconds * 1e3:.1f} ms"),
     ]
     return rows
+
+
+def hypercall_stub(name: str) -> list[str]:
+    """The stub Xen's domain builder writes into a guest's hypercall page for ``name``,
+    disassembled: what ``HYPERVISOR_<name>(...)`` really executes."""
+    import capstone
+
+    from xenlab.abi.hypercalls import HYPERCALL_STUB_SIZE, NUMBER
+    from xenlab.toolstack.builder import hypercall_page
+
+    offset = NUMBER[name] * HYPERCALL_STUB_SIZE
+    code = hypercall_page()[offset : offset + HYPERCALL_STUB_SIZE]
+    lines = []
+    for insn in capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32).disasm(code, offset):
+        lines.append(f"hypercall_page+{insn.address:#05x}: {insn.mnemonic} {insn.op_str}".rstrip())
+        if insn.mnemonic in ("ret", "int3") or (name == "iret" and insn.mnemonic == "int"):
+            break
+    return lines
