@@ -107,6 +107,7 @@ def summary_rows(result: BootResult) -> list[tuple[str, str]]:
     rows += [(f"trap {name}", str(n)) for name, n in result.traps.items()]
     rows += [
         ("guest instructions", f"{result.instructions:,}"),
+        ("instructions to first output", f"{result.first_output_instructions or 0:,}"),
         ("virtual time", f"{result.virtual_time_ns:,} ns"),
         ("wall clock (host)", f"{result.wall_seconds * 1e3:.1f} ms"),
     ]

@@ -44,6 +44,7 @@ class BootResult:
     traps: dict[str, int]
     instructions: int
     virtual_time_ns: int
+    first_output_instructions: int | None = None  # boot to first console byte, in instructions
     crash: CrashReport | None = None
     log: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
@@ -83,6 +84,7 @@ def summarize(xen: Xen, domain: Domain, wall: float, first_output: float | None)
         traps={TRAP_NAMES.get(v, f"int {v:#x}"): n for v, n in sorted(domain.stats.traps.items())},
         instructions=domain.stats.instructions,
         virtual_time_ns=xen.virtual_time_ns(domain),
+        first_output_instructions=domain.stats.first_console_instruction,
         crash=domain.crash,
         log=list(xen.log),
         wall_seconds=wall,

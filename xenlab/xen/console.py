@@ -24,6 +24,11 @@ def do_console_io(vcpu: VCPU, cmd: int, count: int, buffer: int, *_) -> int:
     if cmd == CONSOLEIO_write:
         if count > 1 << 20:
             return -errno.EINVAL
+        stats = vcpu.domain.stats
+        if stats.first_console_instruction is None:  # boot-to-first-output, in virtual time
+            stats.first_console_instruction = (
+                stats.instructions + vcpu.domain.machine.cpu.counter.executed()
+            )
         guest = vcpu.domain.guest_memory
         done = 0
         while done < count:  # a bad pointer part-way fails the call, as in Xen

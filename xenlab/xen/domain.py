@@ -106,8 +106,6 @@ class Domain:
 
     # -- console ------------------------------------------------------------------
     def console_write(self, data: bytes) -> None:
-        if self.stats.first_console_instruction is None:
-            self.stats.first_console_instruction = self.stats.instructions
         self._console += data
         if len(self._console) > CONSOLE_KEEP_BYTES:
             excess = len(self._console) - CONSOLE_KEEP_BYTES

@@ -19,7 +19,7 @@ from xenlab.xen.domain import VCPU, Domain, DomainState
 from xenlab.xen.hypercall import make_hypercall_entry
 from xenlab.xen.mm import GuestMemory
 from xenlab.xen.schedule import RoundRobin
-from xenlab.xen.setup import Hole, bring_up_cpu
+from xenlab.xen.setup import M2P_INVALID, Hole, bring_up_cpu
 from xenlab.xen.traps import handle_trap
 
 MAX_DOMAINS = 0x7FF0  # DOMID_FIRST_RESERVED
@@ -67,7 +67,10 @@ class Xen:
         domain.vcpu = vcpu
         domain.guest_memory = GuestMemory(self.machine.memory, self.cpu, vcpu)
         domain.perdomain_l1 = self.hole.new_perdomain_l1()
-        (domain.shared_info_mfn,) = self.allocate(domain, 1)
+        # shared_info is a hypervisor page shared with the guest: the domain may map it,
+        # but it does not count against the domain's memory (Xen: share_xen_page_with_guest).
+        (domain.shared_info_mfn,) = self.machine.frames.alloc(domid, 1)
+        self.machine.memory.clear_frame(domain.shared_info_mfn)
         self.domains[domid] = domain
         self.log.append(f"(XEN) created domain {domid} ({name})")
         return domain
@@ -75,7 +78,7 @@ class Xen:
     def allocate(self, domain: Domain, count: int) -> list[int]:
         """Give ``count`` zeroed machine frames to ``domain`` (scrubbed: no data leaks
         from a previous owner)."""
-        if domain.tot_pages + count > domain.max_pages + 1:  # +1: the shared_info page
+        if domain.tot_pages + count > domain.max_pages:
             raise MemoryError(f"domain {domain.domid} would exceed its {domain.max_pages} pages")
         mfns = self.machine.frames.alloc(domain.domid, count)
         domain.tot_pages += count
@@ -89,7 +92,7 @@ class Xen:
         for mfn, owner in enumerate(frames.owner):
             if owner == domain.domid:
                 frames.free(mfn)
-                self.hole.set_m2p(mfn, 0xFFFFFFFF)
+                self.hole.set_m2p(mfn, M2P_INVALID)
         self.hole.release_perdomain_l1(domain.perdomain_l1)
         # Frames will be reused: drop any code translated from them.
         self.cpu.flush_translations()

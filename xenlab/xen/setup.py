@@ -32,6 +32,7 @@ GDT_VIRT_START = PERDOMAIN_VIRT_START
 XEN_TEXT_VIRT_START = 0xFF000000
 XEN_STACK_TOP = XEN_TEXT_VIRT_START + 2 * layout.PAGE_SIZE
 FIRST_XEN_L2_SLOT = x86.l2_index(layout.HYPERVISOR_VIRT_START)  # 428
+M2P_INVALID = 0xFFFFFFFF  # the M2P entry of a frame no domain owns
 
 # Xen's hypervisor-owned L2/L1 entries: present, writable at the L2 level so the L1 decides.
 TRAMPOLINE_CODE = b"\xcf\x90\x90\xcd\x82\xeb\xfe"
@@ -78,7 +79,7 @@ class Hole:
         m2p_bytes = memory.nr_frames * 4
         self.m2p_frames = self._alloc(-(-m2p_bytes // layout.PAGE_SIZE))
         for mfn in self.m2p_frames:
-            memory.frame(mfn)[:] = b"\xff" * layout.PAGE_SIZE
+            memory.frame(mfn)[:] = M2P_INVALID.to_bytes(4, "little") * (layout.PAGE_SIZE // 4)
         self.m2p_l1s = self._alloc(-(-len(self.m2p_frames) // x86.L1_ENTRIES))
         for i, mfn in enumerate(self.m2p_frames):
             l1 = self.m2p_l1s[i // x86.L1_ENTRIES]
@@ -124,9 +125,9 @@ class Hole:
         self.frames.free(l1)
 
     # -- bring-up -----------------------------------------------------------------
-    def build_idle_tables(self) -> tuple[int, int]:
+    def build_idle_tables(self) -> int:
         """The idle address space (Xen's idle_pg_table): only the hole, plus the bring-up
-        trampoline and a ring-0 stack.  Returns (cr3, trampoline machine frame)."""
+        trampoline and a ring-0 stack.  Returns its CR3."""
         l3, l2, text_l1, tramp, stack = self._alloc(5)
         perdomain = self.new_perdomain_l1()
         mem = self.memory
@@ -146,12 +147,12 @@ class Hole:
         # iretd; then "nop; nop; int $0x82": the rings' first fetch lands here, and the
         # instruction-counter calibration runs it (3 instructions, then a trap).
         mem.write(tramp << 12, TRAMPOLINE_CODE)
-        return l3 << 12, tramp
+        return l3 << 12
 
 
 def bring_up_cpu(cpu: CPU, hole: Hole) -> None:
     """Bring the CPU into PAE protected mode and capture its ring templates."""
-    cr3, _ = hole.build_idle_tables()
+    cr3 = hole.build_idle_tables()
     cpu.bring_up(
         BringUp(
             cr3=cr3,
@@ -166,6 +167,3 @@ def bring_up_cpu(cpu: CPU, hole: Hole) -> None:
             },
         )
     )
-
-
-M2P_INVALID = 0xFFFFFFFF
