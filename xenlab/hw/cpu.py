@@ -118,10 +118,10 @@ class CPU:
         self._templates: dict[int, object] = {}
         self._cs_selector: ctypes.c_uint32 | None = None
         self.counter: InstructionCounter | None = None
-        # The fast path: `int $fast_vector` from ring `fast_ring` goes straight to
-        # fast_handler() (a hypercall needs nothing else).  Vector 0x100 never occurs.
-        self.fast_vector, self.fast_ring = 0x100, -1
-        self.fast_handler: Callable[[], None] = lambda: None
+        # The fast path: `int $vector` from `ring` goes straight to handler() (a hypercall
+        # needs nothing else).  Vector 0x100 never occurs, so it is off until set.
+        self._fast: list = [0x100, -1, lambda: None]
+        self._cpl_cell: list = [None]
         # Hooks go in before anything is translated (hooks added later miss cached code).
         # Unicorn reports #UD through its invalid-instruction hook, not as an interrupt.
         self._intr_cb = _INTR_CB(self._make_interrupt_callback())
@@ -202,6 +202,7 @@ class CPU:
                 f"CS selector not found in the live CPU state ({len(hits)} hits)"
             )
         self._cs_selector = ctypes.c_uint32.from_address(self.env.env + hits[0])
+        self._cpl_cell[0] = self._cs_selector
 
     def _calibrate_counter(self, spec: BringUp) -> None:
         def run_marker(count: int) -> None:
@@ -367,20 +368,30 @@ class CPU:
         """
         if vector < 32:
             raise ValueError("only software-interrupt vectors (>= 32) can take the fast path")
-        self.fast_vector, self.fast_ring, self.fast_handler = vector, ring, handler
+        self._fast[:] = [vector, ring, handler]
+
+    @property
+    def fast_handler(self) -> Callable[[], None]:
+        return self._fast[2]
+
+    @fast_handler.setter
+    def fast_handler(self, handler: Callable[[], None]) -> None:
+        self._fast[2] = handler
 
     def _make_interrupt_callback(self) -> Callable[[int, int, int], None]:
         """The INTR hook, as a closure over everything it touches (no attribute walks on
         the common path).  It runs on the emulator's stack, so no exception may escape
         into C: one is parked in ``_hook_error`` and re-raised by ``run``."""
         cpu = self
+        fast = self._fast  # [vector, ring, handler], changed in place by set_fast_interrupt
         stop = uclib.uc_emu_stop
         handle = self._handle
+        cpl_of = self._cpl_cell  # [the ctypes view of CS's selector], filled at bring-up
 
         def on_interrupt(_handle: int, intno: int, _user: int) -> None:
             try:
-                if intno == cpu.fast_vector and cpu._cs_selector.value & 3 == cpu.fast_ring:
-                    cpu.fast_handler()
+                if intno == fast[0] and cpl_of[0].value & 3 == fast[1]:
+                    fast[2]()
                 elif intno < 32 and not cpu._is_int.value:
                     cpu._old_exception.value = -1  # a fault: keep the next one from escalating
                     cpu.trap_handler(intno, False)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 CHUNK = 4096  # copied from the guest a page at a time, like Xen's 128-byte loop
 
 
-def do_console_io(vcpu: VCPU, cmd: int, count: int, buffer: int, *_) -> int:
+def do_console_io(vcpu: VCPU, cmd: int, count: int, buffer: int) -> int:
     """``console_io(cmd, count, buffer)``: write returns 0, read returns bytes read (0)."""
     if cmd == CONSOLEIO_write:
         if count > 1 << 20:

@@ -1,10 +1,11 @@
 """The hypercall table: Xen's numbers mapped to their handlers (``hypercall_table``).
 
 A hypercall is ``int $0x82`` from ring 1 (paper §3.1: "synchronous software traps into
-the hypervisor").  The CPU hands the trap to :func:`do_hypercall`, which reads the number
-from EAX and up to five arguments from EBX, ECX, EDX, ESI, EDI, calls the handler and puts
-its result in EAX.  An unknown number returns -ENOSYS.  A handler that follows a bad guest
-pointer raises ``GuestFault`` and the guest sees -EFAULT.
+the hypervisor").  The CPU hands the trap to the entry that :func:`make_hypercall_entry`
+builds, which reads the number from EAX and the hypercall's arguments from EBX, ECX, EDX,
+ESI, EDI, calls the handler and puts its result in EAX.  An unknown number returns
+-ENOSYS.  A handler that follows a bad guest pointer raises ``GuestFault`` and the guest
+sees -EFAULT.
 
 This is the hottest path in xenlab, so it reads registers straight out of the live CPU
 state and does nothing that is not needed.
@@ -13,7 +14,6 @@ state and does nothing that is not needed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from xenlab.abi import errno
 from xenlab.abi.hypercalls import NUMBER
@@ -24,27 +24,26 @@ from xenlab.xen.schedule import do_sched_op, do_sched_op_compat
 from xenlab.xen.traps import do_set_trap_table, do_stack_switch
 from xenlab.xen.version import do_xen_version
 
-if TYPE_CHECKING:
-    pass
-
 Handler = Callable[..., int]
 
-HYPERCALL_TABLE: list[Handler | None] = [None] * NR_HYPERCALL_SLOTS
-for _name, _handler in {
-    "set_trap_table": do_set_trap_table,
-    "stack_switch": do_stack_switch,
-    "sched_op_compat": do_sched_op_compat,
-    "update_va_mapping": do_update_va_mapping,
-    "xen_version": do_xen_version,
-    "console_io": do_console_io,
-    "vm_assist": do_vm_assist,
-    "sched_op": do_sched_op,
+# Hypercall number -> (handler, how many argument registers it takes).  The argument count
+# is part of each hypercall's ABI (xen.h); reading only those registers keeps the hot path
+# short.
+HYPERCALL_TABLE: list[tuple[Handler, int] | None] = [None] * NR_HYPERCALL_SLOTS
+for _name, _entry in {
+    "set_trap_table": (do_set_trap_table, 1),
+    "stack_switch": (do_stack_switch, 2),
+    "sched_op_compat": (do_sched_op_compat, 2),
+    "update_va_mapping": (do_update_va_mapping, 4),
+    "xen_version": (do_xen_version, 2),
+    "console_io": (do_console_io, 3),
+    "vm_assist": (do_vm_assist, 2),
+    "sched_op": (do_sched_op, 2),
 }.items():
-    HYPERCALL_TABLE[NUMBER[_name]] = _handler
+    HYPERCALL_TABLE[NUMBER[_name]] = _entry
 
 _MASK = 0xFFFFFFFF
 _ENOSYS = -errno.ENOSYS & _MASK
-_EFAULT = -errno.EFAULT & _MASK
 
 
 def make_hypercall_entry(regs, current: list) -> Callable[[], None]:
@@ -56,6 +55,7 @@ def make_hypercall_entry(regs, current: list) -> Callable[[], None]:
     """
     table = HYPERCALL_TABLE
     nr_slots = NR_HYPERCALL_SLOTS
+    mask = _MASK
 
     def hypercall() -> None:
         vcpu = current[0]
@@ -65,16 +65,26 @@ def make_hypercall_entry(regs, current: list) -> Callable[[], None]:
             regs[0] = _ENOSYS
             return
         vcpu.hypercall_counts[nr] += 1
-        handler = table[nr]
-        if handler is None:
+        entry = table[nr]
+        if entry is None:
             regs[0] = _ENOSYS
             return
+        handler, nargs = entry
         try:
-            # Arguments 1-5: EBX ECX EDX ESI EDI.  32-bit code keeps the upper halves of
+            # Arguments 1-5 are EBX ECX EDX ESI EDI.  32-bit code keeps the upper halves of
             # QEMU's 64-bit registers zero, so no masking is needed on the way in.
-            result = handler(vcpu, regs[3], regs[1], regs[2], regs[6], regs[7])
+            if nargs == 2:
+                result = handler(vcpu, regs[3], regs[1])
+            elif nargs == 1:
+                result = handler(vcpu, regs[3])
+            elif nargs == 3:
+                result = handler(vcpu, regs[3], regs[1], regs[2])
+            elif nargs == 4:
+                result = handler(vcpu, regs[3], regs[1], regs[2], regs[6])
+            else:
+                result = handler(vcpu, regs[3], regs[1], regs[2], regs[6], regs[7])
         except GuestFault:
             result = -errno.EFAULT
-        regs[0] = result & _MASK
+        regs[0] = result & mask
 
     return hypercall

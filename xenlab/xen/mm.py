@@ -131,7 +131,7 @@ def check_l1_entry(entry: int, domid: int, frames: FrameAllocator, page_tables: 
     return 0
 
 
-def do_update_va_mapping(vcpu: VCPU, va: int, pte_lo: int, pte_hi: int, flags: int, *_) -> int:
+def do_update_va_mapping(vcpu: VCPU, va: int, pte_lo: int, pte_hi: int, flags: int) -> int:
     """``update_va_mapping(va, pte, flags)``: write one L1 entry of the current address
     space, checked, then flush as ``flags`` asks (UVMF_INVLPG / UVMF_TLB_FLUSH)."""
     domain = vcpu.domain
@@ -156,7 +156,7 @@ def do_update_va_mapping(vcpu: VCPU, va: int, pte_lo: int, pte_hi: int, flags: i
     return 0
 
 
-def do_vm_assist(vcpu: VCPU, cmd: int, type_: int, *_) -> int:
+def do_vm_assist(vcpu: VCPU, cmd: int, type_: int) -> int:
     """``vm_assist(cmd, type)``: Xen records the bit and returns 0 for a valid type.
 
     xenlab records the request as Xen does, but emulates none of the assists: writable

@@ -53,7 +53,7 @@ def _shutdown(vcpu: VCPU, reason: int) -> int:
     return 0
 
 
-def do_sched_op(vcpu: VCPU, cmd: int, arg: int, *_) -> int:
+def do_sched_op(vcpu: VCPU, cmd: int, arg: int) -> int:
     """``sched_op(cmd, arg)`` (sched.h): yield, block, shutdown."""
     if cmd == SCHEDOP_yield:
         vcpu.domain.machine.cpu.stop()  # end the slice; the domain stays runnable
@@ -72,7 +72,7 @@ def do_sched_op(vcpu: VCPU, cmd: int, arg: int, *_) -> int:
     return -errno.ENOSYS  # poll, remote_shutdown, watchdog: with events and domain 0
 
 
-def do_sched_op_compat(vcpu: VCPU, cmd: int, arg: int, *_) -> int:
+def do_sched_op_compat(vcpu: VCPU, cmd: int, arg: int) -> int:
     """The pre-3.0.2 ``sched_op``: the shutdown reason is the argument itself."""
     if cmd == SCHEDOP_shutdown:
         return _shutdown(vcpu, arg)

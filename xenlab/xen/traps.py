@@ -43,7 +43,7 @@ def trap_name(vector: int) -> str:
 
 
 # --------------------------------------------------------------------- hypercalls
-def do_set_trap_table(vcpu: VCPU, traps: int, *_) -> int:
+def do_set_trap_table(vcpu: VCPU, traps: int) -> int:
     """``set_trap_table(struct trap_info traps[])``, terminated by an entry with address 0.
 
     A NULL table clears every handler.  The only check at registration (paper §2.1.2) is
@@ -65,7 +65,7 @@ def do_set_trap_table(vcpu: VCPU, traps: int, *_) -> int:
     return -errno.E2BIG
 
 
-def do_stack_switch(vcpu: VCPU, ss: int, esp: int, *_) -> int:
+def do_stack_switch(vcpu: VCPU, ss: int, esp: int) -> int:
     """``stack_switch(ss, esp)``: the ring-1 stack for traps taken in ring 3 (the TSS's
     ss1/esp1 on real hardware).  The selector must be a ring-1 one."""
     if ss & 3 != 1:
