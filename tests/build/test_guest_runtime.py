@@ -47,9 +47,7 @@ def run(image: Path) -> tuple[str, str]:
     return result.console, result.reason
 
 
-def test_printk_formats_like_c_printf(
-    make_guest: MakeGuest, tmp_path: Path
-) -> None:
+def test_printk_formats_like_c_printf(make_guest: MakeGuest, tmp_path: Path) -> None:
     calls = "\n".join(
         f'    printk("{fmt}\\n"{", " if args else ""}{args});' for fmt, args, _ in FORMATS
     )
@@ -89,9 +87,7 @@ void start_kernel(start_info_t *si)
     assert run(image)[0] == "11 [xenlab-] 7\n"
 
 
-def test_64_bit_division_helpers_match_c_semantics(
-    make_guest: MakeGuest, tmp_path: Path
-) -> None:
+def test_64_bit_division_helpers_match_c_semantics(make_guest: MakeGuest, tmp_path: Path) -> None:
     pairs = [(10**19, 3), (2**64 - 1, 2**32 + 1), (123456789012345, 1000), (5, 7)]
     signed = [(-7, 2), (7, -2), (-(2**62), 3), (-(10**15), -(10**6))]
     lines, expected = [], []

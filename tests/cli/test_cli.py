@@ -88,3 +88,26 @@ def test_bad_arguments_are_one_clear_error_line() -> None:
 def test_the_cli_works_from_any_working_directory(tmp_path: Path) -> None:
     run = xenlab("boot", "hello", cwd=tmp_path)
     assert run.returncode == 0 and run.stdout.startswith("Hello from xenlab!")
+
+
+def test_boot_accepts_a_folder_of_guest_sources(tmp_path: Path) -> None:
+    guest = tmp_path / "myguest"
+    guest.mkdir()
+    (guest / "main.c").write_text(
+        "#include <console.h>\n#include <hypervisor.h>\n"
+        "void start_kernel(start_info_t *si)\n"
+        '{ printk("my own kernel\\n"); shutdown(SHUTDOWN_poweroff); }\n'
+    )
+    run = xenlab("boot", str(guest))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "my own kernel\n"
+
+
+def test_a_guest_that_does_not_compile_shows_the_compilers_message(tmp_path: Path) -> None:
+    guest = tmp_path / "broken"
+    guest.mkdir()
+    (guest / "main.c").write_text("void start_kernel(void) { this is not C; }\n")
+    run = xenlab("boot", str(guest))
+    assert run.returncode == 2
+    assert "main.c" in run.stderr and "error:" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -93,3 +93,9 @@ def test_a_domain_larger_than_the_machine_is_refused_and_nothing_is_left_behind(
         build_domain(xen, load_kernel_image(build_guest("hello")), name="big", memory_mib=64)
     assert xen.machine.frames.nr_free == free
     assert xen.domains == {}
+
+
+def test_a_guest_running_past_the_wall_clock_limit_is_stopped() -> None:
+    result = boot("bench_compute", cmdline="n=4000000000", timeout=0.2)
+    assert result.state == "running"
+    assert result.reason == "wall-clock limit of 0.2 s reached"

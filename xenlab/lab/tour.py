@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 
 from xenlab.toolstack.control import BootError, BootResult, boot
 
+CONSOLE_SHOWN_CHARS = 20_000
+
 
 class BootPanel:
     """Boot button + console + status line for one guest."""
@@ -39,7 +41,8 @@ class BootPanel:
         display(self.widget)
 
     def _render_console(self) -> str:
-        text = html.escape(self.console_text) or "&nbsp;"
+        shown = self.console_text[-CONSOLE_SHOWN_CHARS:]  # a chatty guest stays cheap to draw
+        text = html.escape(shown) or "&nbsp;"
         return (
             "<pre style='background:#111;color:#ddd;padding:6px;min-height:3em;"
             f"max-height:20em;overflow:auto'>{text}</pre>"
