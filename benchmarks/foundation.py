@@ -35,6 +35,7 @@ from xenlab.xen.schedule import DEFAULT_SLICE
 
 QUICK = "--quick" in sys.argv
 REPS = 3 if QUICK else 5
+COMPUTE_INSTANCES = 5 if QUICK else 11  # fresh instances per side (see compute_ratio)
 
 
 def median(fn, reps: int = REPS) -> float:
@@ -48,21 +49,32 @@ def median(fn, reps: int = REPS) -> float:
 
 # ------------------------------------------------------------------ hypercalls
 def empty_hook_us(n: int) -> float:
-    """``int $0x82`` in a loop on a bare CPU whose hook does nothing (registered the same
-    raw way xenlab registers its own)."""
-    uc = Uc(UC_ARCH_X86, UC_MODE_32)
-    uc.mem_map(0, 1 << 20)
+    """``int $0x82`` in a 4-instruction loop on a bare CPU whose hook does nothing
+    (registered the same raw way xenlab registers its own); median over fresh instances."""
     code = b"\xb9" + struct.pack("<I", n) + b"\xb8\x11\x00\x00\x00\xcd\x82\x49\x75\xf6\xf4"
-    uc.mem_write(0x1000, code)
     cb = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)(
         lambda h, i, u: None
     )
-    hook = ctypes.c_size_t()
-    uclib.uc_hook_add(
-        uc._uch, ctypes.byref(hook), UC_HOOK_INTR, cb, None, ctypes.c_uint64(1), ctypes.c_uint64(0)
-    )
-    uc.reg_write(UC_X86_REG_ESP, 0x8000)
-    return median(lambda: uc.emu_start(0x1000, 0, count=10**9)) / n * 1e6
+    times = []
+    for _ in range(COMPUTE_INSTANCES):
+        uc = Uc(UC_ARCH_X86, UC_MODE_32)
+        uc.mem_map(0, 1 << 20)
+        uc.mem_write(0x1000, code)
+        hook = ctypes.c_size_t()
+        uclib.uc_hook_add(
+            uc._uch,
+            ctypes.byref(hook),
+            UC_HOOK_INTR,
+            cb,
+            None,
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
+        uc.reg_write(UC_X86_REG_ESP, 0x8000)
+        t0 = time.perf_counter()
+        uc.emu_start(0x1000, 0, count=10**9)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) / n * 1e6
 
 
 def hypercall_us(n: int) -> tuple[float, float]:
@@ -121,12 +133,14 @@ def compute_ratio(n: int) -> tuple[float, float, float]:
         entry = symtab.get_symbol_by_name("compute")[0]["st_value"]
     bare_times, pv_times = [], []
     expected = None
-    for _ in range(REPS):
+    for _ in range(COMPUTE_INSTANCES):
         seconds, result = _run_bare(image, entry, n)
         bare_times.append(seconds)
         expected = expected or f"{result:08x}"
         pv_times.append(_run_pv(image, n, expected))
     bare, pv = statistics.median(bare_times), statistics.median(pv_times)
+    print(f"  compute runs (s): bare {sorted(round(t, 3) for t in bare_times)}")
+    print(f"                    PV   {sorted(round(t, 3) for t in pv_times)}")
     return bare / pv, bare, pv
 
 
@@ -180,7 +194,7 @@ def main() -> None:
         f"boot hello to first console byte: {warm:.1f} ms on a running hypervisor (target <= 50); "
         f"{cold:.1f} ms for a whole 'xenlab boot hello' incl. hypervisor start and shutdown"
     )
-    ratio, bare, pv = compute_ratio(2_000_000 if QUICK else 10_000_000)
+    ratio, bare, pv = compute_ratio(2_000_000 if QUICK else 3_000_000)
     print(
         f"compute loop: bare {bare * 1e3:.1f} ms, PV domain {pv * 1e3:.1f} ms,"
         f" ratio {ratio:.3f} (target >= 0.95)"
