@@ -80,16 +80,22 @@ class MachineMemory:
 class FrameAllocator:
     """Hands out machine frames and remembers who owns each.
 
-    The free list is shuffled once with a fixed seed: a domain's frames come out scattered
-    across machine memory, which is what paper §2.1.1 means by "a domain's machine pages may
-    be discontiguous" — and the fixed seed keeps every run identical.
+    Free frames come out in a seeded stride order (frame k, k+s, k+2s, ... modulo the
+    machine size, s a prime): a domain's frames are scattered across machine memory, which is
+    what paper §2.1.1 means by "a domain's machine pages may be discontiguous", and the fixed
+    seed keeps every run identical.  (A full shuffle would cost 30 ms for a 256 MiB machine.)
     """
+
+    _STRIDES = (7919, 7907, 7901, 7883, 7879, 7877, 7873, 7867)  # primes
 
     def __init__(self, nr_frames: int, *, reserved_low: int = 0, seed: int = 2003) -> None:
         self.owner = [OWNER_FREE] * nr_frames
-        free = list(range(reserved_low, nr_frames))
-        random.Random(seed).shuffle(free)
-        self._free = free  # popped from the end
+        n = nr_frames - reserved_low
+        rng = random.Random(seed)
+        stride = rng.choice([p for p in self._STRIDES if n % p]) if n > 1 else 1
+        offset = rng.randrange(n) if n > 0 else 0
+        # Popped from the end: the first frame handed out is free[-1].
+        self._free = [reserved_low + (offset + i * stride) % n for i in range(n - 1, -1, -1)]
         for mfn in range(reserved_low):
             self.owner[mfn] = OWNER_XEN
 
