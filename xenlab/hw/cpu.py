@@ -107,7 +107,6 @@ class CPU:
         # The owner's trap callback: trap_handler(vector, is_software_int).
         self.trap_handler: Callable[[int, bool], None] = self._unexpected_trap
         self._hook_error: BaseException | None = None
-        # Installed before anything is translated: hooks added later miss cached blocks.
         self.env = LiveEnv(uc)
         self.regs = self.env.regs
         self._eip = self.env.eip
@@ -301,8 +300,9 @@ class CPU:
 
         Restores the ring's template context (which carries the ring's CS/SS and their
         cached descriptors), then reloads general registers, CR3 (flushing the TLB: a
-        restored context does not) and EFLAGS.  The x87/SSE state is the template's: xenlab
-        guests do not use floating point yet (simplified; see fpu_taskswitch in issue 4).
+        restored context does not) and EFLAGS.  Simplified: the x87/SSE state is the
+        template's, so floating point does not survive a ring-3 -> ring-1 bounce; xenlab's
+        guests use none, and FPU switching belongs with fpu_taskswitch and #NM.
         """
         saved = bytes((ctypes.c_char * 64).from_address(self.env.env))
         self.uc.context_restore(self._templates[ring])
