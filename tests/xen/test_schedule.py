@@ -59,3 +59,11 @@ def test_a_blocked_domain_does_not_stop_the_others() -> None:
     xen.run()
     assert blocked.state is DomainState.BLOCKED
     assert runner.state is DomainState.SHUTDOWN and runner.shutdown_reason == "poweroff"
+
+
+def test_a_domain_is_created_paused_and_runs_only_once_started() -> None:
+    xen = Xen()
+    domain = xen.create_domain("empty", max_pages=16)
+    assert domain.state is DomainState.PAUSED
+    assert xen.run().reason == "idle"  # nothing runnable: the empty domain is never run
+    assert domain.stats.instructions == 0

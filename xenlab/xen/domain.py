@@ -26,6 +26,7 @@ CONSOLE_KEEP_BYTES = 1 << 20  # a chatty guest cannot make the hypervisor hold m
 
 
 class DomainState(enum.Enum):
+    PAUSED = "paused"  # created, not yet built and started (Xen creates domains paused)
     RUNNABLE = "runnable"
     BLOCKED = "blocked"
     SHUTDOWN = "shutdown"
@@ -88,7 +89,7 @@ class Domain:
         self.privileged = privileged
         self.max_pages = max_pages
         self.tot_pages = 0  # machine frames the domain holds now
-        self.state = DomainState.RUNNABLE
+        self.state = DomainState.PAUSED
         self.shutdown_reason: str | None = None
         self.crash: CrashReport | None = None
         self.p2m: list[int] = []  # pseudo-physical frame number -> machine frame number
@@ -121,7 +122,7 @@ class Domain:
     # -- life cycle -----------------------------------------------------------------
     @property
     def alive(self) -> bool:
-        return self.state in (DomainState.RUNNABLE, DomainState.BLOCKED)
+        return self.state in (DomainState.PAUSED, DomainState.RUNNABLE, DomainState.BLOCKED)
 
     def shutdown(self, reason: str) -> None:
         if self.alive:

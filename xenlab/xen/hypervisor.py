@@ -57,7 +57,7 @@ class Xen:
 
     # ------------------------------------------------------------------ domains
     def create_domain(self, name: str, *, max_pages: int, privileged: bool = False) -> Domain:
-        """A new, empty, paused-until-built domain (``domctl createdomain``)."""
+        """A new, empty domain, paused until the builder starts it (``domctl createdomain``)."""
         if len(self.domains) >= MAX_DOMAINS:
             raise RuntimeError("too many domains")
         domid = self._next_domid
@@ -100,7 +100,8 @@ class Xen:
         assert all(o != domain.domid for o in frames.owner if o != OWNER_FREE)
 
     def start_vcpu(self, domain: Domain, *, eip: int, esp: int, esi: int, cr3: int) -> None:
-        """Initial register state (Xen's start-of-day contract: ring 1, ESI = start_info)."""
+        """Load the initial register state (Xen's start-of-day contract: ring 1, EIP = the
+        entry point, ESI = start_info) and unpause the domain."""
         vcpu = domain.vcpu
         assert vcpu is not None
         cpu = self.cpu
@@ -111,6 +112,7 @@ class Xen:
         cpu.enter_ring(1, eip=eip, esp=esp, eflags=0x202, cr3=cr3)
         cpu.save_context(vcpu.context)
         vcpu.started = True
+        domain.state = DomainState.RUNNABLE
         # The image was written behind the CPU's back into frames that may have held code.
         cpu.flush_translations()
 
