@@ -135,7 +135,9 @@ def build_guest(
             (work / path).write_bytes(data)
         jobs = [(src, "obj/" + src.replace("/", "__") + ".o") for src in sources]
         env = toolchain_env(cache)
-        compile_sources(jobs, cwd=work, extra_flags=_INCLUDE_FLAGS, env=env)
+        compile_sources(
+            jobs, cwd=work, extra_flags=_INCLUDE_FLAGS, env=env, progress_label=f"building {name}"
+        )
         link([obj for _, obj in jobs], script=script, output="kernel.elf", cwd=work, env=env)
         publish(work / "kernel.elf", dest)
     return dest

@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 __all__ = [
     "CFLAGS",
     "LDFLAGS",
@@ -137,6 +139,7 @@ def compile_sources(
     cwd: Path,
     extra_flags: Sequence[str],
     env: Mapping[str, str],
+    progress_label: str = "compiling",
 ) -> None:
     """Compile each ``(source, object)`` pair, paths relative to ``cwd``.
 
@@ -163,8 +166,14 @@ def compile_sources(
         return None
 
     workers = min(len(jobs), os.cpu_count() or 1)
+    # A first build takes a second or more (zig fills its cache): show progress — a widget
+    # in a notebook, a text bar on a terminal, nothing with TQDM_DISABLE=1.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        errors = list(pool.map(one, jobs))
+        errors = list(
+            tqdm(
+                pool.map(one, jobs), total=len(jobs), desc=progress_label, unit="file", leave=False
+            )
+        )
     for error in errors:
         if error is not None:
             raise error
