@@ -11,12 +11,14 @@ EXPECTED = Path(__file__).parents[1] / "guests" / "expected"
 
 
 def xenlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TQDM_DISABLE": "1"}  # no build progress bar on stderr
     return subprocess.run(
         [sys.executable, "-m", "xenlab", *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=cwd,
+        env=env,
     )
 
 
