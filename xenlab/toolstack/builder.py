@@ -26,7 +26,7 @@ from xenlab.xen.hypervisor import Xen
 
 PAGE = layout.PAGE_SIZE
 PADDING = 512 << 10  # mapped slack after the bootstrap region (ABI)
-CONSOLE_EVTCHN = 1  # the console's event channel port (served with the I/O issue)
+CONSOLE_EVTCHN = 1  # the console's event-channel port (named now; not yet served)
 _L1_FLAGS = x86.PTE_P | x86.PTE_RW | x86.PTE_US | x86.PTE_A | x86.PTE_D
 _L2_FLAGS = x86.PTE_P | x86.PTE_RW | x86.PTE_US | x86.PTE_A | x86.PTE_D
 

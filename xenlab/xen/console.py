@@ -2,8 +2,8 @@
 
 Real Xen lets only privileged domains (or any domain in a debug build) use console_io;
 xenlab behaves like a debug build, so every domain may write — it is how the first guests
-talk before any I/O ring exists.  The console *ring* named in start_info is served in the
-I/O issue.
+talk before any I/O ring exists.  The console *ring* named in start_info (a shared page
+and an event channel) is not served yet.
 """
 
 from __future__ import annotations

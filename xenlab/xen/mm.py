@@ -1,9 +1,10 @@
 """Memory management: guest memory as the hypervisor sees it, and the page-table hypercalls.
 
 Paper §3.3.3: guests read and own their page tables; every *update* goes through Xen, which
-checks it.  This issue implements ``update_va_mapping`` restricted to the domain's own
-frames and refusing writable mappings of its page-table frames (the memory issue adds frame
-types, reference counts, ``mmu_update`` and ``mmuext_op``), and ``vm_assist``.
+checks it.  Simplified for now: ``update_va_mapping`` is restricted to the domain's own
+frames and refuses writable mappings of its page-table frames, but Xen's frame types and
+reference counts, ``mmu_update`` and ``mmuext_op`` are not implemented yet; ``vm_assist``
+is answered as Xen answers it.
 
 :class:`GuestMemory` is Xen's ``copy_from_guest``/``copy_to_guest``: every pointer a guest
 passes is translated through the guest's own page tables, with the guest kernel's rights,
@@ -87,19 +88,6 @@ class GuestMemory:
     def read_u32(self, va: int) -> int:
         return struct.unpack("<I", self.read(va, 4))[0]
 
-    def read_cstring(self, va: int, limit: int) -> bytes:
-        """Read a NUL-terminated string of at most ``limit`` bytes (page by page)."""
-        out = bytearray()
-        while len(out) < limit:
-            chunk = self.read(
-                va + len(out), min(limit - len(out), PAGE_SIZE - ((va + len(out)) & 0xFFF))
-            )
-            nul = chunk.find(b"\0")
-            if nul >= 0:
-                return bytes(out + chunk[:nul])
-            out += chunk
-        return bytes(out)
-
 
 def l1_entry_address(memory: MachineMemory, cr3: int, va: int) -> int | None:
     """Machine address of the L1 entry that maps ``va``, or None if no L1 covers it."""
@@ -115,7 +103,7 @@ def l1_entry_address(memory: MachineMemory, cr3: int, va: int) -> int | None:
 def check_l1_entry(entry: int, domid: int, frames: FrameAllocator, page_tables: set[int]) -> int:
     """Validate a new L1 entry for domain ``domid``: 0 if acceptable, else -errno.
 
-    Simplified for this issue (the memory issue adds frame types and counts): the frame
+    Simplified (no frame types or reference counts yet): the frame
     must exist and belong to the domain, and a page-table frame may only be mapped
     read-only (paper §3.3.3: "no writable mapping of a page-table frame").
     """

@@ -1,7 +1,7 @@
 """Scheduling (Xen's common/schedule.c): ``sched_op`` and the choice of who runs next.
 
-This issue's scheduler is plain round-robin over runnable domains with a fixed slice of
-guest instructions (simplified: BVT, weights and timers arrive with the scheduling issue).
+Simplified for now: plain round-robin over runnable domains with a fixed slice of guest
+instructions; Borrowed Virtual Time (paper §3.3.1), weights and timers are not there yet.
 Slices are counted in instructions, not wall-clock time, so runs are deterministic.
 """
 
@@ -82,7 +82,7 @@ def do_sched_op_compat(vcpu: VCPU, cmd: int, arg: int) -> int:
 
 
 class RoundRobin:
-    """Pick runnable domains in turn (simplified scheduler for the foundation issue)."""
+    """Pick runnable domains in turn (a simplified scheduler: no weights, no warp)."""
 
     def __init__(self, slice_instructions: int = DEFAULT_SLICE) -> None:
         self.slice = slice_instructions

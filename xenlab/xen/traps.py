@@ -119,8 +119,8 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
     domain = vcpu.domain
     cpu = domain.machine.cpu
     if entry.cs != layout.FLAT_RING1_CS:
-        # Guest GDTs (set_gdt) arrive with the memory issue; until then the only ring-1
-        # code segment is Xen's flat one.
+        # Until guests can install their own GDT (set_gdt), the only ring-1 code segment
+        # is Xen's flat one.
         crash_domain(vcpu, f"trap handler CS {entry.cs:#06x} is not a ring-1 code segment")
         return
     from_ring = cpu.cpl
@@ -135,6 +135,9 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
             crash_domain(
                 vcpu, f"{trap_name(entry.vector)} in ring 3 but no kernel stack (stack_switch)"
             )
+            return
+        if vcpu.kernel_ss != layout.FLAT_RING1_SS:  # the only ring-1 stack segment, as for CS
+            crash_domain(vcpu, f"kernel stack segment {vcpu.kernel_ss:#06x} is not FLAT_RING1_SS")
             return
         words += [cpu.reg(ESP), cpu.ss]
         sp = vcpu.kernel_sp
