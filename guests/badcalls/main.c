@@ -10,6 +10,7 @@
 #include <hypercall.h>
 #include <hypervisor.h>
 #include <lib.h>
+#include <xen/features.h>
 #include <xen/version.h>
 
 #define UNMAPPED   ((void *)0x00400000UL)  /* below the kernel: no L3 entry */
@@ -42,6 +43,8 @@ static long raw_hypercall(unsigned long nr)
 static void pointer_checks(start_info_t *si)
 {
     struct sched_shutdown bad_reason = { .reason = 99 };
+    struct xen_feature_info features = { .submap_idx = 0 };
+    struct xen_platform_parameters params = { 0 };
     unsigned long pt_va = si->pt_base;
     unsigned long pt_pfn = (pt_va - 0xC0000000UL) >> 12;
     uint64_t pt_ma = (uint64_t)((unsigned long *)si->mfn_list)[pt_pfn] << 12;
@@ -57,6 +60,12 @@ static void pointer_checks(start_info_t *si)
     check("xen_version(capabilities, 1 KiB buffer)",
           HYPERVISOR_xen_version(XENVER_capabilities, (void *)kernel_stack), 0);
     check("xen_version(cmd 1000)", HYPERVISOR_xen_version(1000, 0), -ENOSYS);
+    check("xen_version(get_features, submap 0)", HYPERVISOR_xen_version(XENVER_get_features, &features), 0);
+    check("  ...offers pae_pgdir_above_4gb", (features.submap >> XENFEAT_pae_pgdir_above_4gb) & 1, 1);
+    features.submap_idx = 1;
+    check("xen_version(get_features, submap 1)", HYPERVISOR_xen_version(XENVER_get_features, &features), -EINVAL);
+    check("xen_version(platform_parameters)", HYPERVISOR_xen_version(XENVER_platform_parameters, &params), 0);
+    check("  ...virt_start is HYPERVISOR_VIRT_START", params.virt_start == HYPERVISOR_VIRT_START, 1);
     check("set_trap_table(unmapped)", HYPERVISOR_set_trap_table(UNMAPPED), -EFAULT);
     check("sched_op(shutdown, unmapped)", HYPERVISOR_sched_op(SCHEDOP_shutdown, UNMAPPED), -EFAULT);
     check("sched_op(shutdown, reason 99)", HYPERVISOR_sched_op(SCHEDOP_shutdown, &bad_reason), -EINVAL);

@@ -52,9 +52,9 @@ def do_xen_version(vcpu: VCPU, cmd: int, arg: int) -> int:
     elif cmd == hc.XENVER_platform_parameters:
         guest.write(arg, struct.pack("<I", HYPERVISOR_VIRT_START), may_hold_code=False)
     elif cmd == hc.XENVER_get_features:
-        submap_idx = guest.read_u32(arg)
-        submap = FEATURES_SUBMAP0 if submap_idx == 0 else 0
-        guest.write(arg + 4, struct.pack("<I", submap), may_hold_code=False)
+        if guest.read_u32(arg) != 0:  # XENFEAT_NR_SUBMAPS is 1
+            return -errno.EINVAL
+        guest.write(arg + 4, struct.pack("<I", FEATURES_SUBMAP0), may_hold_code=False)
     elif cmd == hc.XENVER_pagesize:
         return 4096
     elif cmd == hc.XENVER_guest_handle:
