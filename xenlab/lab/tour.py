@@ -21,10 +21,21 @@ CONSOLE_SHOWN_CHARS = 20_000
 class BootPanel:
     """Boot button + console + status line for one guest."""
 
-    def __init__(self, guest: str = "hello", *, memory_mib: int = 16, cmdline: str = "") -> None:
+    def __init__(
+        self,
+        guest: str = "hello",
+        *,
+        memory_mib: int = 16,
+        cmdline: str = "",
+        max_instructions: int = 200_000_000,
+        timeout: float = 30.0,
+    ) -> None:
         self.guest = guest
         self.memory_mib = memory_mib
         self.cmdline = cmdline
+        # A runaway guest must not freeze the notebook: a few seconds at most, then stopped.
+        self.max_instructions = max_instructions
+        self.timeout = timeout
         self.result: BootResult | None = None
         self.console_text = ""
         self.button = widgets.Button(
@@ -59,7 +70,12 @@ class BootPanel:
         self.button.disabled = True
         try:
             self.result = boot(
-                self.guest, memory_mib=self.memory_mib, cmdline=self.cmdline, console=self._append
+                self.guest,
+                memory_mib=self.memory_mib,
+                cmdline=self.cmdline,
+                console=self._append,
+                max_instructions=self.max_instructions,
+                timeout=self.timeout,
             )
         except BootError as exc:
             self.result = None
