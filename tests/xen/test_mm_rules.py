@@ -1,5 +1,5 @@
-"""The validation rules of update_va_mapping (simplified for the foundation issue) and of
-guest-memory access, pinned down one by one."""
+"""The frame table's rules (paper §3.3.3), pinned down one by one on a real domain's
+frames, with the invariant checker run after each."""
 
 from __future__ import annotations
 
@@ -8,92 +8,147 @@ import pytest
 from xenlab.abi import errno
 from xenlab.build import build_guest
 from xenlab.hw import x86
-from xenlab.hw.memory import OWNER_XEN, FrameAllocator
 from xenlab.toolstack.builder import build_domain
 from xenlab.toolstack.elfimage import load_kernel_image
+from xenlab.xen.frametable import PageType
 from xenlab.xen.hypervisor import Xen
-from xenlab.xen.mm import GuestFault, check_l1_entry
+from xenlab.xen.mm import GuestFault, new_baseptr, pin_table, unpin_table
 
-DOMID = 5
+RW = x86.PTE_P | x86.PTE_RW | x86.PTE_US
+RO = x86.PTE_P | x86.PTE_US
 
 
 @pytest.fixture
-def frames() -> FrameAllocator:
-    allocator = FrameAllocator(64, reserved_low=2)
-    allocator.alloc(DOMID, 10)
-    allocator.alloc(6, 10)
-    return allocator
+def world():
+    """A hypervisor with two built (not yet run) domains; returns (xen, a, b)."""
+    xen = Xen(machine_mib=32)
+    image = load_kernel_image(build_guest("hello"))
+    a = build_domain(xen, image, name="a", memory_mib=4)
+    b = build_domain(xen, image, name="b", memory_mib=4)
+    yield xen, a, b
+    assert xen.check_invariants() == []
 
 
-def _frame_of(frames: FrameAllocator, owner: int) -> int:
-    return frames.owned_by(owner)[0]
+def spare(domain, k: int = 1) -> int:
+    """A frame of ``domain`` that nothing maps at boot (its last pages)."""
+    return domain.p2m[-k]
 
 
-def test_a_not_present_entry_is_always_accepted(frames: FrameAllocator) -> None:
-    assert check_l1_entry(0xDEADB000, DOMID, frames, set()) == 0
+def write_entry(xen, table: int, index: int, entry: int) -> None:
+    xen.machine.memory.write_u64((table << 12) + 8 * index, entry)
 
 
-def test_mapping_an_own_frame_is_accepted(frames: FrameAllocator) -> None:
-    mfn = _frame_of(frames, DOMID)
-    assert check_l1_entry(x86.pte(mfn << 12, 7), DOMID, frames, set()) == 0
+def test_the_builder_leaves_a_pinned_validated_tree(world) -> None:
+    xen, a, _ = world
+    ft = xen.frametable
+    l3 = a.vcpu.baseptr
+    assert ft.type[l3] == PageType.L3 and ft.pinned[l3]
+    assert ft.type_count[l3] == 2  # pinned + base pointer
+    assert xen.check_invariants() == []
 
 
-@pytest.mark.parametrize("owner", [6, OWNER_XEN], ids=["another domain", "xen"])
-def test_mapping_a_frame_the_domain_does_not_own_is_refused(
-    frames: FrameAllocator, owner: int
-) -> None:
-    mfn = _frame_of(frames, owner)
-    assert check_l1_entry(x86.pte(mfn << 12, 1), DOMID, frames, set()) == -errno.EINVAL
+def test_a_frame_with_a_type_in_use_cannot_take_another(world) -> None:
+    xen, a, _ = world
+    ft = xen.frametable
+    frame = spare(a)
+    assert ft.get_page_and_type(frame, PageType.WRITABLE, a.domid) == 0
+    assert ft.get_page_type(frame, PageType.L1, a.domid) == -errno.EINVAL
+    ft.put_page_and_type(frame, a.domid)
+    assert ft.get_page_and_type(frame, PageType.L1, a.domid) == 0  # count 0: retyping allowed
+    ft.put_page_and_type(frame, a.domid)
 
 
-def test_mapping_a_free_frame_or_one_beyond_memory_is_refused(frames: FrameAllocator) -> None:
-    free = next(m for m, o in enumerate(frames.owner) if o == -1)
-    assert check_l1_entry(x86.pte(free << 12, 1), DOMID, frames, set()) == -errno.EINVAL
-    assert check_l1_entry(x86.pte(1 << 30, 1), DOMID, frames, set()) == -errno.EINVAL
+def test_a_domain_cannot_reference_a_frame_it_does_not_own(world) -> None:
+    xen, a, b = world
+    ft = xen.frametable
+    assert not ft.get_page(spare(b), a.domid)
+    assert not ft.get_page(0, a.domid)  # frame 0 is Xen's
+    assert not ft.get_page(xen.machine.memory.nr_frames + 5, a.domid)
 
 
-def test_a_page_table_frame_may_be_mapped_read_only_but_never_writable(
-    frames: FrameAllocator,
-) -> None:
-    mfn = _frame_of(frames, DOMID)
-    assert check_l1_entry(x86.pte(mfn << 12, x86.PTE_P), DOMID, frames, {mfn}) == 0
-    writable = x86.pte(mfn << 12, x86.PTE_P | x86.PTE_RW)
-    assert check_l1_entry(writable, DOMID, frames, {mfn}) == -errno.EINVAL
-
-
-@pytest.mark.parametrize("bit", [52, 62, 63], ids=["bit 52", "bit 62", "NX"])
-def test_reserved_pte_bits_are_refused(frames: FrameAllocator, bit: int) -> None:
-    mfn = _frame_of(frames, DOMID)
-    assert check_l1_entry(x86.pte(mfn << 12, 1) | 1 << bit, DOMID, frames, set()) == -errno.EINVAL
-
-
-@pytest.fixture(scope="module")
-def domain():
-    xen = Xen(machine_mib=16)
-    return build_domain(xen, load_kernel_image(build_guest("hello")), name="hello", memory_mib=4)
-
-
-def test_guest_memory_reads_through_the_guests_own_page_tables(domain) -> None:
-    # start_info follows the kernel and the mfn list; find it by its magic.
-    guest = domain.guest_memory
-    pages = (guest.read(va, 15) for va in range(0xC0000000, 0xC0100000, 0x1000))
-    assert b"xen-3.0-x86_32p" in pages
+def test_validating_an_l1_takes_a_reference_per_mapping_and_a_type_per_writable_one(world) -> None:
+    xen, a, _ = world
+    ft = xen.frametable
+    table, ro_target, rw_target = spare(a, 1), spare(a, 2), spare(a, 3)
+    write_entry(xen, table, 0, x86.pte(ro_target << 12, RO))
+    write_entry(xen, table, 1, x86.pte(rw_target << 12, RW))
+    assert pin_table(a, table, PageType.L1) == 0
+    assert (ft.count[ro_target], ft.type_count[ro_target]) == (2, 0)
+    assert (ft.count[rw_target], ft.type[rw_target]) == (2, PageType.WRITABLE)
+    assert xen.check_invariants() == []
+    assert unpin_table(a, table) == 0
+    assert ft.count[ro_target] == ft.count[rw_target] == 1  # references dropped again
+    assert ft.type[rw_target] == PageType.NONE
 
 
 @pytest.mark.parametrize(
-    "va, length",
-    [(0x00400000, 4), (0xF5800000, 4), (0xF57FFFFE, 4), (0xC0000000, 2 << 20)],
-    ids=["unmapped", "hypervisor hole", "straddles the hole", "longer than a copy may be"],
+    "entry",
+    [
+        pytest.param(lambda d, b: x86.pte(spare(b) << 12, RO), id="a frame of another domain"),
+        pytest.param(lambda d, b: x86.pte(0, RO), id="a frame of Xen's"),
+        pytest.param(lambda d, b: x86.pte(spare(d, 2) << 12, RO) | 1 << 55, id="reserved bit"),
+        pytest.param(lambda d, b: x86.pte(spare(d, 2) << 12, RO) | x86.PTE_NX, id="NX bit"),
+        pytest.param(lambda d, b: x86.pte(d.vcpu.baseptr << 12, RW), id="its own L3, writable"),
+    ],
 )
-def test_guest_memory_refuses_addresses_a_guest_may_not_hand_xen(
-    domain, va: int, length: int
-) -> None:
-    with pytest.raises(GuestFault):
-        domain.guest_memory.read(va, length)
+def test_an_l1_with_a_forbidden_entry_does_not_validate_and_leaves_no_trace(world, entry) -> None:
+    xen, a, b = world
+    ft = xen.frametable
+    table = spare(a)
+    write_entry(xen, table, 0, x86.pte(spare(a, 3) << 12, RW))  # a good entry first
+    write_entry(xen, table, 7, entry(a, b))
+    assert pin_table(a, table, PageType.L1) == -errno.EINVAL
+    assert not ft.pinned[table] and ft.type_count[table] == 0
+    assert ft.count[spare(a, 3)] == 1  # the good entry's reference was undone
 
 
-def test_guest_memory_refuses_to_write_a_read_only_page_table(domain) -> None:
-    pt_frame = next(iter(domain.page_table_frames))
-    pfn = domain.p2m.index(pt_frame)
-    with pytest.raises(GuestFault, match="not writable"):
-        domain.guest_memory.write(0xC0000000 + (pfn << 12), b"\0" * 8)
+def test_an_l2_entry_must_point_at_an_l1_so_linear_page_tables_are_refused(world) -> None:
+    xen, a, _ = world
+    table = spare(a)
+    top_l2 = x86.pte_maddr(xen.machine.memory.read_u64((a.vcpu.baseptr << 12) + 24)) >> 12
+    write_entry(xen, table, 0, x86.pte(top_l2 << 12, x86.PTE_P))  # an L2 inside an L2
+    assert pin_table(a, table, PageType.L2) == -errno.EINVAL
+
+
+def test_large_pages_and_bad_l3_bits_are_refused(world) -> None:
+    xen, a, _ = world
+    l2, l3, l1 = spare(a, 1), spare(a, 2), spare(a, 3)
+    write_entry(xen, l2, 0, x86.pte(l1 << 12, x86.PTE_P | x86.PTE_PSE))
+    assert pin_table(a, l2, PageType.L2) == -errno.EINVAL
+    write_entry(xen, l2, 0, 0)
+    write_entry(xen, l3, 0, x86.pte(l2 << 12, x86.PTE_P | x86.PTE_US))  # US: reserved in a PDPTE
+    assert pin_table(a, l3, PageType.L3) == -errno.EINVAL
+
+
+def test_xens_slots_of_a_top_l2_are_installed_on_validation_and_cannot_be_changed(world) -> None:
+    xen, a, _ = world
+    ft = xen.frametable
+    top_l2 = x86.pte_maddr(xen.machine.memory.read_u64((a.vcpu.baseptr << 12) + 24)) >> 12
+    assert ft.type[top_l2] == PageType.L2_XEN
+    hole = xen.hole.xen_l2_entries(a.perdomain_l1)
+    for slot, entry in hole.items():
+        assert xen.machine.memory.read_u64((top_l2 << 12) + 8 * slot) == entry
+        assert ft.mod_entry(top_l2, slot, 0, a.domid) == -errno.EINVAL
+
+
+def test_a_new_base_pointer_must_validate_and_the_old_one_loses_a_reference(world) -> None:
+    xen, a, b = world
+    ft = xen.frametable
+    old = a.vcpu.baseptr
+    assert new_baseptr(a.vcpu, spare(b)) == -errno.EINVAL  # not a's frame
+    assert a.vcpu.baseptr == old
+    fresh = spare(a)
+    top_l2_entry = xen.machine.memory.read_u64((old << 12) + 24)
+    write_entry(xen, fresh, 3, top_l2_entry)
+    xen._current[0] = a.vcpu
+    assert new_baseptr(a.vcpu, fresh) == 0
+    assert ft.type_count[old] == 1  # only the pin is left
+    assert new_baseptr(a.vcpu, old) == 0
+    assert ft.type_count[fresh] == 0 and ft.type[fresh] == PageType.NONE
+
+
+def test_guest_memory_refuses_addresses_a_guest_may_not_hand_xen(world) -> None:
+    _, a, _ = world
+    for va, length in ((0x00400000, 4), (0xF5800000, 4), (0xF57FFFFE, 4), (0xC0000000, 2 << 20)):
+        with pytest.raises(GuestFault):
+            a.guest_memory.read(va, length)

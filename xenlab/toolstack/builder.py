@@ -22,7 +22,9 @@ from xenlab.abi.hypercalls import HYPERCALL_STUB_SIZE, HYPERCALL_VECTOR, NR_HYPE
 from xenlab.hw import x86
 from xenlab.toolstack.elfimage import KernelImage
 from xenlab.xen.domain import Domain
+from xenlab.xen.frametable import PageType
 from xenlab.xen.hypervisor import Xen
+from xenlab.xen.mm import pin_table
 
 PAGE = layout.PAGE_SIZE
 PADDING = 512 << 10  # mapped slack after the bootstrap region (ABI)
@@ -122,10 +124,10 @@ def build_domain(
     try:
         _populate(xen, domain, nr_pages)
         _load_image(xen, domain, plan, image)
-        cr3 = _build_page_tables(xen, domain, plan, nr_pages)
+        l3_mfn = _build_page_tables(xen, domain, plan, nr_pages)
         _fill_start_info(xen, domain, plan, nr_pages, cmd, privileged)
         _fill_shared_info(xen, domain, nr_pages)
-        xen.start_vcpu(domain, eip=image.entry, esp=plan.end, esi=plan.start_info, cr3=cr3)
+        xen.start_vcpu(domain, eip=image.entry, esp=plan.end, esi=plan.start_info, l3_mfn=l3_mfn)
     except BaseException:
         xen.destroy_domain(domain)
         raise
@@ -163,11 +165,13 @@ def _load_image(xen: Xen, domain: Domain, plan: Layout, image: KernelImage) -> N
 
 
 def _build_page_tables(xen: Xen, domain: Domain, plan: Layout, nr_pages: int) -> int:
-    """The bootstrap PAE tables, in the domain's own frames; returns CR3.
+    """The bootstrap PAE tables, in the domain's own frames; returns the L3's frame.
 
     L3 (4 entries, present bit only — PAE PDPTEs have no RW/US) -> one L2 per gigabyte
-    used, always including the top one for Xen's hole slots -> L1s mapping the region
-    1:1, with the page-table frames themselves read-only.
+    used, always including the top one, into which Xen puts its hole when it validates
+    it -> L1s mapping the region 1:1, with the page-table frames themselves read-only
+    (they could not be validated otherwise).  Then the L3 is pinned, which validates and
+    types the whole tree (paper §3.4: "builds its initial page tables ... pins them").
     """
     memory = xen.machine.memory
     pt_pfns = iter(range(plan.pfn(plan.pt_start), plan.pfn(plan.pt_start) + plan.nr_pt_frames))
@@ -199,11 +203,11 @@ def _build_page_tables(xen: Xen, domain: Domain, plan: Layout, nr_pages: int) ->
         mfn = domain.p2m[plan.pfn(va)]
         flags = _L1_FLAGS & ~x86.PTE_RW if mfn in pt_mfns else _L1_FLAGS
         memory.write_u64((l1_of[key] << 12) + 8 * x86.l1_index(va), x86.pte(mfn << 12, flags))
-    top_l2 = l2_for(3)
-    for slot, entry in xen.hole.xen_l2_entries(domain.perdomain_l1).items():
-        memory.write_u64((top_l2 << 12) + 8 * slot, entry)
-    domain.page_table_frames = pt_mfns
-    return x86.xen_pfn_to_cr3(l3)
+    l2_for(3)
+    rc = pin_table(domain, l3, PageType.L3)
+    if rc:
+        raise BuildError(f"the bootstrap page tables do not validate (error {rc})")
+    return l3
 
 
 def _fill_start_info(

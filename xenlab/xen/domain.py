@@ -18,7 +18,9 @@ from xenlab.abi.hypercalls import HYPERCALLS
 if TYPE_CHECKING:
     from xenlab.hw.machine import Machine
     from xenlab.xen.crash import CrashReport
+    from xenlab.xen.frametable import FrameTable
     from xenlab.xen.mm import GuestMemory
+    from xenlab.xen.setup import Hole
 
 # Hypercall numbers fit in this table; anything above is unknown (-ENOSYS) but still counted.
 NR_HYPERCALL_SLOTS = 64
@@ -69,6 +71,7 @@ class VCPU:
     domain: Domain
     context: object  # the CPU's saved register file while descheduled
     cr3: int = 0  # the page-table base Xen validated and loaded (the guest cannot change it)
+    baseptr: int = 0  # its frame, typed L3 for as long as it is the base pointer
     trap_table: dict[int, TrapInfo] = field(default_factory=dict)
     kernel_ss: int = 0  # stack_switch(): the ring-1 stack used for traps from ring 3
     kernel_sp: int = 0
@@ -81,8 +84,18 @@ class Domain:
     """A guest: its memory, state, console and counters (Xen's ``struct domain``)."""
 
     def __init__(
-        self, machine: Machine, domid: int, name: str, *, max_pages: int, privileged: bool = False
+        self,
+        machine: Machine,
+        frametable: FrameTable,
+        hole: Hole,
+        domid: int,
+        name: str,
+        *,
+        max_pages: int,
+        privileged: bool = False,
     ) -> None:
+        self.frametable = frametable
+        self.hole = hole  # Xen's shared mappings: the M2P, the GDT windows
         self.machine = machine
         self.domid = domid
         self.name = name
@@ -93,7 +106,6 @@ class Domain:
         self.shutdown_reason: str | None = None
         self.crash: CrashReport | None = None
         self.p2m: list[int] = []  # pseudo-physical frame number -> machine frame number
-        self.page_table_frames: set[int] = set()  # frames the guest may never map writable
         self.shared_info_mfn = 0
         self.perdomain_l1 = 0  # Xen-owned L1 mapping this domain's GDT window
         self.vm_assist = 0  # bitmap of enabled VMASST_TYPE_* (vm_assist hypercall)

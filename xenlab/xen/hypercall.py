@@ -19,7 +19,13 @@ from xenlab.abi import errno
 from xenlab.abi.hypercalls import NUMBER
 from xenlab.xen.console import do_console_io
 from xenlab.xen.domain import NR_HYPERCALL_SLOTS
-from xenlab.xen.mm import GuestFault, do_update_va_mapping, do_vm_assist
+from xenlab.xen.mm import (
+    GuestFault,
+    do_mmu_update,
+    do_mmuext_op,
+    do_update_va_mapping,
+    do_vm_assist,
+)
 from xenlab.xen.schedule import do_sched_op, do_sched_op_compat
 from xenlab.xen.traps import do_set_trap_table, do_stack_switch
 from xenlab.xen.version import do_xen_version
@@ -35,6 +41,8 @@ for _name, _entry in {
     "stack_switch": (do_stack_switch, 2),
     "sched_op_compat": (do_sched_op_compat, 2),
     "update_va_mapping": (do_update_va_mapping, 4),
+    "mmu_update": (do_mmu_update, 4),
+    "mmuext_op": (do_mmuext_op, 4),
     "xen_version": (do_xen_version, 2),
     "console_io": (do_console_io, 3),
     "vm_assist": (do_vm_assist, 2),

@@ -8,14 +8,17 @@ ring-1 ``int $0x82`` goes to the hypercall table, everything else to ``traps``.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from xenlab.abi.hypercalls import HYPERCALL_VECTOR
+from xenlab.hw import x86
 from xenlab.hw.cpu import EmulationError
 from xenlab.hw.machine import DEFAULT_MACHINE_MIB, Machine
 from xenlab.hw.memory import OWNER_FREE
 from xenlab.xen.crash import crash_domain
 from xenlab.xen.domain import VCPU, Domain, DomainState
+from xenlab.xen.frametable import FrameTable, PageType
 from xenlab.xen.hypercall import make_hypercall_entry
 from xenlab.xen.mm import GuestMemory
 from xenlab.xen.schedule import RoundRobin
@@ -44,6 +47,11 @@ class Xen:
         self.cpu.trap_handler = self._on_trap
         bring_up_cpu(self.cpu, self.hole)
         self.domains: dict[int, Domain] = {}
+        self.frametable = FrameTable(
+            self.machine.memory,
+            self.machine.frames.owner,
+            lambda domid: self.hole.xen_l2_entries(self.domains[domid].perdomain_l1),
+        )
         self.scheduler = (
             RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
         )
@@ -62,7 +70,15 @@ class Xen:
             raise RuntimeError("too many domains")
         domid = self._next_domid
         self._next_domid += 1
-        domain = Domain(self.machine, domid, name, max_pages=max_pages, privileged=privileged)
+        domain = Domain(
+            self.machine,
+            self.frametable,
+            self.hole,
+            domid,
+            name,
+            max_pages=max_pages,
+            privileged=privileged,
+        )
         vcpu = VCPU(0, domain, self.cpu.new_context(), hypercall_counts=domain.stats.hypercalls)
         domain.vcpu = vcpu
         domain.guest_memory = GuestMemory(self.machine.memory, self.cpu, vcpu)
@@ -71,6 +87,7 @@ class Xen:
         # but it does not count against the domain's memory (Xen: share_xen_page_with_guest).
         (domain.shared_info_mfn,) = self.machine.frames.alloc(domid, 1)
         self.machine.memory.clear_frame(domain.shared_info_mfn)
+        self.frametable.assign(domain.shared_info_mfn)
         self.domains[domid] = domain
         self.log.append(f"(XEN) created domain {domid} ({name})")
         return domain
@@ -84,6 +101,7 @@ class Xen:
         domain.tot_pages += count
         for mfn in mfns:
             self.machine.memory.clear_frame(mfn)
+            self.frametable.assign(mfn)
         return mfns
 
     def destroy_domain(self, domain: Domain) -> None:
@@ -92,6 +110,7 @@ class Xen:
         for mfn, owner in enumerate(frames.owner):
             if owner == domain.domid:
                 frames.free(mfn)
+                self.frametable.reset(mfn)
                 self.hole.set_m2p(mfn, M2P_INVALID)
         self.hole.release_perdomain_l1(domain.perdomain_l1)
         # Frames will be reused: drop any code translated from them.
@@ -99,11 +118,16 @@ class Xen:
         del self.domains[domain.domid]
         assert all(o != domain.domid for o in frames.owner if o != OWNER_FREE)
 
-    def start_vcpu(self, domain: Domain, *, eip: int, esp: int, esi: int, cr3: int) -> None:
+    def start_vcpu(self, domain: Domain, *, eip: int, esp: int, esi: int, l3_mfn: int) -> None:
         """Load the initial register state (Xen's start-of-day contract: ring 1, EIP = the
-        entry point, ESI = start_info) and unpause the domain."""
+        entry point, ESI = start_info, CR3 = the top-level table ``l3_mfn``, which must
+        validate) and unpause the domain."""
         vcpu = domain.vcpu
         assert vcpu is not None
+        if self.frametable.get_page_and_type(l3_mfn, PageType.L3, domain.domid):
+            raise ValueError(f"frame {l3_mfn:#x} does not validate as an L3 table")
+        vcpu.baseptr = l3_mfn
+        cr3 = x86.xen_pfn_to_cr3(l3_mfn)
         cpu = self.cpu
         for i in range(8):
             cpu.set_reg(i, 0)
@@ -115,6 +139,17 @@ class Xen:
         domain.state = DomainState.RUNNABLE
         # The image was written behind the CPU's back into frames that may have held code.
         cpu.flush_translations()
+
+    def check_invariants(self) -> list[str]:
+        """Recompute every frame's counts from the page tables and compare (empty = sound)."""
+        owned: dict[int, list[int]] = {domid: [] for domid in self.domains}
+        for mfn, owner in enumerate(self.machine.frames.owner):
+            if owner in owned:
+                owned[owner].append(mfn)
+        roots: Counter[int] = Counter(
+            d.vcpu.baseptr for d in self.domains.values() if d.vcpu and d.vcpu.started
+        )
+        return self.frametable.check(owned, roots)
 
     # ------------------------------------------------------------------ traps
     @property

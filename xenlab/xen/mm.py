@@ -19,25 +19,41 @@ from typing import TYPE_CHECKING
 
 from xenlab.abi import errno
 from xenlab.abi.hypercalls import (
+    DOMID_SELF,
+    MMU_MACHPHYS_UPDATE,
+    MMU_NORMAL_PT_UPDATE,
+    MMU_PT_UPDATE_PRESERVE_AD,
+    MMUEXT_CLEAR_PAGE,
+    MMUEXT_COPY_PAGE,
+    MMUEXT_FLUSH_CACHE,
+    MMUEXT_INVLPG_ALL,
+    MMUEXT_INVLPG_LOCAL,
+    MMUEXT_INVLPG_MULTI,
+    MMUEXT_NEW_BASEPTR,
+    MMUEXT_PIN_L1_TABLE,
+    MMUEXT_PIN_L2_TABLE,
+    MMUEXT_PIN_L3_TABLE,
+    MMUEXT_SET_LDT,
+    MMUEXT_TLB_FLUSH_ALL,
+    MMUEXT_TLB_FLUSH_LOCAL,
+    MMUEXT_TLB_FLUSH_MULTI,
+    MMUEXT_UNPIN_TABLE,
+    UVMF_ALL,
     UVMF_FLUSHTYPE_MASK,
-    UVMF_INVLPG,
     UVMF_NONE,
-    UVMF_TLB_FLUSH,
     VMASST_CMD_disable,
     VMASST_CMD_enable,
 )
 from xenlab.abi.layout import HYPERVISOR_VIRT_START, PAGE_SIZE
 from xenlab.hw import x86
-from xenlab.hw.memory import FrameAllocator, MachineMemory
+from xenlab.hw.memory import MachineMemory
+from xenlab.xen.frametable import PAGE_TABLE_TYPES, PageType
 
 if TYPE_CHECKING:
     from xenlab.hw.cpu import CPU
-    from xenlab.xen.domain import VCPU
+    from xenlab.xen.domain import VCPU, Domain
 
 MAX_COPY = 1 << 20  # one copy_from_guest never moves more than this (bounded work per call)
-# PAE L1 entry bits a guest may not set: 52-62 are reserved, and NX is reserved while
-# EFER.NXE is off (as it is on xenlab's CPU).
-L1_RESERVED_BITS = 0x7FF0_0000_0000_0000 | x86.PTE_NX
 # Valid VMASST types for a 32-bit PV guest (Xen's VM_ASSIST_VALID): 4gb_segments,
 # 4gb_segments_notify, writable_pagetables, pae_extended_cr3.
 VM_ASSIST_VALID = 0b1111
@@ -89,59 +105,229 @@ class GuestMemory:
         return struct.unpack("<I", self.read(va, 4))[0]
 
 
-def l1_entry_address(memory: MachineMemory, cr3: int, va: int) -> int | None:
-    """Machine address of the L1 entry that maps ``va``, or None if no L1 covers it."""
+def l1_slot(memory: MachineMemory, cr3: int, va: int) -> tuple[int, int] | None:
+    """(L1 frame, index) of the entry that maps ``va`` in the tables at ``cr3``, if any."""
     e3 = memory.read_u64((cr3 & 0xFFFFFFE0) + 8 * x86.l3_index(va))
     if not e3 & x86.PTE_P:
         return None
     e2 = memory.read_u64(x86.pte_maddr(e3) + 8 * x86.l2_index(va))
     if not e2 & x86.PTE_P or e2 & x86.PTE_PSE:
         return None
-    return x86.pte_maddr(e2) + 8 * x86.l1_index(va)
+    return x86.pte_maddr(e2) >> 12, x86.l1_index(va)
 
 
-def check_l1_entry(entry: int, domid: int, frames: FrameAllocator, page_tables: set[int]) -> int:
-    """Validate a new L1 entry for domain ``domid``: 0 if acceptable, else -errno.
-
-    Simplified (no frame types or reference counts yet): the frame
-    must exist and belong to the domain, and a page-table frame may only be mapped
-    read-only (paper §3.3.3: "no writable mapping of a page-table frame").
-    """
-    if not entry & x86.PTE_P:
-        return 0  # a not-present entry maps nothing; Xen accepts any such value
-    if entry & L1_RESERVED_BITS:
-        return -errno.EINVAL
-    mfn = x86.pte_maddr(entry) >> 12
-    if mfn >= len(frames.owner) or frames.owner[mfn] != domid:
-        return -errno.EINVAL
-    if entry & x86.PTE_RW and mfn in page_tables:
-        return -errno.EINVAL
-    return 0
+def finish_updates(domain: Domain, flush: bool) -> None:
+    """Flush the TLB if the guest asked, or if a mapping Xen had validated went away:
+    the CPU must never keep using a translation Xen no longer vouches for."""
+    if flush or domain.frametable.tlb_flush_needed:
+        domain.frametable.tlb_flush_needed = False
+        # Unicorn has no single-page invalidation: an INVLPG flushes the whole TLB.
+        domain.machine.cpu.flush_tlb()
 
 
 def do_update_va_mapping(vcpu: VCPU, va: int, pte_lo: int, pte_hi: int, flags: int) -> int:
-    """``update_va_mapping(va, pte, flags)``: write one L1 entry of the current address
-    space, checked, then flush as ``flags`` asks (UVMF_INVLPG / UVMF_TLB_FLUSH)."""
+    """``update_va_mapping(va, pte, flags)``: validate and write the L1 entry that maps
+    ``va`` in the current address space, then flush as ``flags`` asks."""
     domain = vcpu.domain
-    machine = domain.machine
     if va >= HYPERVISOR_VIRT_START:
         return -errno.EINVAL  # the hole belongs to Xen
-    if flags & ~(UVMF_FLUSHTYPE_MASK | 4) or flags & UVMF_FLUSHTYPE_MASK == 3:
+    if flags & ~(UVMF_FLUSHTYPE_MASK | UVMF_ALL) or flags & UVMF_FLUSHTYPE_MASK == 3:
         return -errno.EINVAL
-    entry = (pte_hi << 32) | pte_lo
-    rc = check_l1_entry(entry, domain.domid, machine.frames, domain.page_table_frames)
+    where = l1_slot(domain.machine.memory, vcpu.cr3, va)
+    if where is None:
+        return -errno.EINVAL  # no L1 table maps this address
+    rc = domain.frametable.mod_entry(*where, (pte_hi << 32) | pte_lo, domain.domid)
+    finish_updates(domain, flags & UVMF_FLUSHTYPE_MASK != UVMF_NONE)
+    return rc
+
+
+# ---------------------------------------------------------------- pinning and base pointers
+def pin_table(domain: Domain, mfn: int, type_: PageType) -> int:
+    """Pin a page table: validate it as ``type_`` and hold the type until unpinned, so it
+    need not be revalidated each time it is used (paper §3.3.3)."""
+    ft = domain.frametable
+    if mfn >= len(ft.count) or ft.owner[mfn] != domain.domid or ft.pinned[mfn]:
+        return -errno.EINVAL
+    rc = ft.get_page_and_type(mfn, type_, domain.domid)
+    if rc == 0:
+        ft.pinned[mfn] = 1
+    return rc
+
+
+def unpin_table(domain: Domain, mfn: int) -> int:
+    ft = domain.frametable
+    if mfn >= len(ft.count) or ft.owner[mfn] != domain.domid or not ft.pinned[mfn]:
+        return -errno.EINVAL
+    ft.pinned[mfn] = 0
+    ft.put_page_and_type(mfn, domain.domid)  # the table stays valid while still in use
+    return 0
+
+
+def new_baseptr(vcpu: VCPU, mfn: int) -> int:
+    """Switch the vCPU to the address space whose L3 is ``mfn`` (MMUEXT_NEW_BASEPTR: the
+    guest's "mov to CR3").  The new table is validated first; the old loses a reference."""
+    domain = vcpu.domain
+    ft = domain.frametable
+    rc = ft.get_page_and_type(mfn, PageType.L3, domain.domid)
     if rc:
         return rc
-    slot = l1_entry_address(machine.memory, vcpu.cr3, va)
-    if slot is None:
-        return -errno.EINVAL  # no L1 table maps this address
-    machine.memory.write_u64(slot, entry)
-    if flags & UVMF_FLUSHTYPE_MASK != UVMF_NONE:
-        # Unicorn has no single-page invalidation, so INVLPG flushes the whole TLB: more
-        # than the guest asked for, never less.
-        assert flags & UVMF_FLUSHTYPE_MASK in (UVMF_INVLPG, UVMF_TLB_FLUSH)
-        machine.cpu.flush_tlb()
+    old, vcpu.baseptr = vcpu.baseptr, mfn
+    vcpu.cr3 = x86.xen_pfn_to_cr3(mfn)
+    domain.machine.cpu.set_cr3(vcpu.cr3)  # also flushes the TLB
+    ft.put_page_and_type(old, domain.domid)
     return 0
+
+
+# ---------------------------------------------------------------- mmu_update
+MAX_BATCH = 1 << 16  # more requests than this in one call is refused as absurd
+_MMU_UPDATE = struct.Struct("<QQ")
+_MMUEXT_OP = struct.Struct("<III")
+
+
+def _foreign(vcpu: VCPU, foreigndom: int) -> int:
+    """0 if the updates are for the caller's own domain, else why not."""
+    if foreigndom in (DOMID_SELF, vcpu.domain.domid):
+        return 0
+    # Updating another domain's tables is domain 0's privilege (the domain builder's); a
+    # control domain arrives with the toolstack issue of the project, so none can yet.
+    return -errno.EPERM if not vcpu.domain.privileged else -errno.ESRCH
+
+
+def _write_done(vcpu: VCPU, done_ptr: int, done: int) -> None:
+    if done_ptr:
+        vcpu.domain.guest_memory.write(done_ptr, struct.pack("<I", done), may_hold_code=False)
+
+
+def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: int) -> int:
+    """``mmu_update(reqs[], count, done, foreigndom)``: a batch of checked page-table writes
+    (paper §3.3.3: XenoLinux batched up to 2048 per call).  Stops at the first failure;
+    ``*done`` says how many succeeded."""
+    rc = _foreign(vcpu, foreigndom)
+    if rc:
+        return rc
+    if count > MAX_BATCH:
+        return -errno.EINVAL
+    domain = vcpu.domain
+    done = 0
+    try:
+        for done in range(count):
+            ptr, val = _MMU_UPDATE.unpack(domain.guest_memory.read(reqs + 16 * done, 16))
+            rc = _mmu_update_one(domain, ptr, val)
+            if rc:
+                break
+        else:
+            done = count
+    finally:
+        finish_updates(domain, False)
+    _write_done(vcpu, done_ptr, done)
+    return rc
+
+
+def _mmu_update_one(domain: Domain, ptr: int, val: int) -> int:
+    ft = domain.frametable
+    cmd = ptr & 3
+    maddr = ptr & ~3
+    mfn = maddr >> 12
+    if mfn >= len(ft.count) or ft.owner[mfn] != domain.domid:
+        return -errno.EINVAL  # not a frame of this domain
+    if cmd == MMU_MACHPHYS_UPDATE:
+        if val >= domain.max_pages:
+            return -errno.EINVAL
+        domain.hole.set_m2p(mfn, val)
+        return 0
+    if cmd not in (MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD):
+        return -errno.ENOSYS
+    if maddr & 7:
+        return -errno.EINVAL  # a PAE entry is 8-byte aligned
+    index = (maddr & 0xFFF) >> 3
+    if ft.type[mfn] in PAGE_TABLE_TYPES and ft.type_count[mfn]:
+        preserve = cmd == MMU_PT_UPDATE_PRESERVE_AD
+        return ft.mod_entry(mfn, index, val, domain.domid, preserve_ad=preserve)
+    # Not a page table in use: an ordinary (checked-writable) store, as in Xen.
+    if ft.get_page_type(mfn, PageType.WRITABLE, domain.domid):
+        return -errno.EINVAL  # e.g. a descriptor-table frame
+    domain.machine.memory.write_u64(maddr, val)
+    ft.put_page_type(mfn, domain.domid)
+    return 0
+
+
+# ---------------------------------------------------------------- mmuext_op
+# Xen is a uniprocessor here, so LOCAL, MULTI and ALL flushes are the same flush;
+# FLUSH_CACHE has nothing to do on an emulated CPU with no caches.
+FLUSH_OPS = frozenset(
+    {
+        MMUEXT_TLB_FLUSH_LOCAL,
+        MMUEXT_TLB_FLUSH_MULTI,
+        MMUEXT_TLB_FLUSH_ALL,
+        MMUEXT_INVLPG_LOCAL,
+        MMUEXT_INVLPG_MULTI,
+        MMUEXT_INVLPG_ALL,
+        MMUEXT_FLUSH_CACHE,
+    }
+)
+_PIN_TYPES = {
+    MMUEXT_PIN_L1_TABLE: PageType.L1,
+    MMUEXT_PIN_L2_TABLE: PageType.L2,
+    MMUEXT_PIN_L3_TABLE: PageType.L3,
+}
+
+
+def do_mmuext_op(vcpu: VCPU, ops: int, count: int, done_ptr: int, foreigndom: int) -> int:
+    """``mmuext_op(ops[], count, done, foreigndom)``: pin/unpin, new base pointer, TLB
+    flushes, page clear/copy.  Stops at the first failure; ``*done`` counts successes."""
+    rc = _foreign(vcpu, foreigndom)
+    if rc:
+        return rc
+    if count > MAX_BATCH:
+        return -errno.EINVAL
+    domain = vcpu.domain
+    done = 0
+    flush = False
+    try:
+        for done in range(count):
+            cmd, arg1, arg2 = _MMUEXT_OP.unpack(domain.guest_memory.read(ops + 12 * done, 12))
+            if cmd in FLUSH_OPS:
+                flush = True
+                continue
+            rc = _mmuext_one(vcpu, cmd, arg1, arg2)
+            if rc:
+                break
+        else:
+            done = count
+    finally:
+        finish_updates(domain, flush)
+    _write_done(vcpu, done_ptr, done)
+    return rc
+
+
+def _mmuext_one(vcpu: VCPU, cmd: int, arg1: int, arg2: int) -> int:
+    domain = vcpu.domain
+    ft = domain.frametable
+    if cmd in _PIN_TYPES:
+        return pin_table(domain, arg1, _PIN_TYPES[cmd])
+    if cmd == MMUEXT_UNPIN_TABLE:
+        return unpin_table(domain, arg1)
+    if cmd == MMUEXT_NEW_BASEPTR:
+        return new_baseptr(vcpu, arg1)
+    if cmd == MMUEXT_SET_LDT:
+        # An empty LDT is what every xenlab guest has; LDTs are not implemented yet.
+        return 0 if arg2 == 0 else -errno.ENOSYS
+    if cmd in (MMUEXT_CLEAR_PAGE, MMUEXT_COPY_PAGE):
+        dst = arg1
+        if dst >= len(ft.count) or ft.owner[dst] != domain.domid:
+            return -errno.EINVAL
+        if cmd == MMUEXT_COPY_PAGE and (arg2 >= len(ft.count) or ft.owner[arg2] != domain.domid):
+            return -errno.EINVAL
+        if ft.get_page_type(dst, PageType.WRITABLE, domain.domid):
+            return -errno.EINVAL  # never scribble over a page table or descriptor frame
+        memory = domain.machine.memory
+        if cmd == MMUEXT_CLEAR_PAGE:
+            memory.clear_frame(dst)
+        else:
+            memory.frame(dst)[:] = memory.frame(arg2)
+        ft.put_page_type(dst, domain.domid)
+        return 0
+    return -errno.ENOSYS
 
 
 def do_vm_assist(vcpu: VCPU, cmd: int, type_: int) -> int:

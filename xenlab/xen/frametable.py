@@ -1,0 +1,286 @@
+"""The frame table (Xen's ``struct page_info`` array): owner, type and counts of every frame.
+
+Paper §3.3.3: guests own their page tables, but may change them only through Xen, and Xen
+keeps, for every machine frame, a *type* (none, L1, L2, L3, segment descriptors, writable)
+with a *type count*, and a total *reference count*.  The rules that make this safe:
+
+* a frame changes type only while its type count is 0;
+* a writable mapping of a frame needs type "writable", so a page-table or descriptor frame
+  can never be mapped writable, and a writably-mapped frame can never become a page table;
+* a domain maps and references only frames it owns;
+* giving a frame a page-table type *validates* it: every present entry is checked and takes
+  a reference on what it points at (recursively typing lower tables); when the type count
+  drops back to 0 the references are dropped again;
+* pinning holds the type (and so the validation) until unpin;
+* a frame is freed only when nothing references it.
+
+Counts (a simplified but complete model of Xen's ``count_info``/``type_info``):
+``count`` = the "allocated" reference a domain holds on its own frames + one per present
+entry pointing at the frame from a validated table + one per pin + one per use as a base
+pointer or GDT frame; ``type_count`` = those references that need the type (writable L1
+entries, L2 -> L1 and L3 -> L2 entries, pins, base pointers, GDT uses).
+:meth:`FrameTable.check` recomputes both from the page tables and compares.
+
+Linear (recursive) page tables are refused, as by Xen with ``pv-linear-pt=false``: an L2
+entry must point at a frame that can be typed L1, and a frame typed L2 cannot.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable
+
+from xenlab.abi import errno
+from xenlab.hw import x86
+from xenlab.hw.memory import MachineMemory
+
+FIRST_XEN_SLOT = 428  # l2_index(HYPERVISOR_VIRT_START): slots from here up are Xen's
+# PAE L1/L2 entries: bits 52-62 are reserved, and NX while EFER.NXE is off.
+RESERVED_BITS = 0x7FF0_0000_0000_0000 | x86.PTE_NX
+L2_DISALLOWED = x86.PTE_PSE  # no large pages for PV guests
+# PAE L3 entries (PDPTEs) may carry only present and the cache bits.
+L3_ALLOWED = x86.PTE_P | x86.PTE_PWT | x86.PTE_PCD | x86.PTE_ADDR_MASK
+
+
+class PageType(enum.IntEnum):
+    NONE = 0
+    L1 = 1
+    L2 = 2
+    L3 = 3
+    L2_XEN = 4  # an L2 at L3 slot 3, whose top slots hold Xen's hole (PGT_pae_xen_l2)
+    SEG_DESC = 5  # GDT/LDT frame
+    WRITABLE = 6
+
+
+PAGE_TABLE_TYPES = (PageType.L1, PageType.L2, PageType.L2_XEN, PageType.L3)
+
+
+class FrameTable:
+    """Per-frame type and reference counts, and the validation that maintains them."""
+
+    def __init__(
+        self,
+        memory: MachineMemory,
+        owner: list[int],
+        xen_l2_slots: Callable[[int], dict[int, int]],
+    ) -> None:
+        """``owner`` is the allocator's owner list (shared, not copied); ``xen_l2_slots``
+        gives, for a domain id, Xen's entries for the top slots of an L2_XEN table."""
+        n = memory.nr_frames
+        self.memory = memory
+        self.owner = owner
+        self.xen_l2_slots = xen_l2_slots
+        self.type = bytearray(n)
+        self.type_count = [0] * n
+        self.count = [0] * n
+        self.pinned = bytearray(n)
+        # Set when a mapping was removed or downgraded: the TLB must be flushed before the
+        # guest runs again, so it can never use a translation Xen no longer vouches for.
+        self.tlb_flush_needed = False
+
+    # ------------------------------------------------------------------ allocation
+    def assign(self, mfn: int) -> None:
+        """A frame just given to a domain: the domain's "allocated" reference."""
+        self.type[mfn] = PageType.NONE
+        self.type_count[mfn] = 0
+        self.count[mfn] = 1
+        self.pinned[mfn] = 0
+
+    def reset(self, mfn: int) -> None:
+        """Forget a frame (its domain is destroyed or released it)."""
+        self.type[mfn] = PageType.NONE
+        self.type_count[mfn] = self.count[mfn] = self.pinned[mfn] = 0
+
+    # ------------------------------------------------------------------ references
+    def get_page(self, mfn: int, domid: int) -> bool:
+        """Take a general reference on a frame ``domid`` owns (Xen's get_page)."""
+        if mfn >= len(self.count) or self.owner[mfn] != domid or self.count[mfn] == 0:
+            return False
+        self.count[mfn] += 1
+        return True
+
+    def put_page(self, mfn: int) -> None:
+        self.count[mfn] -= 1
+        assert self.count[mfn] >= 0, f"frame {mfn:#x}: reference count underflow"
+
+    def get_page_type(self, mfn: int, type_: PageType, domid: int) -> int:
+        """Take a type reference (Xen's get_page_type); validates on first use as a table."""
+        if self.type_count[mfn]:
+            if self.type[mfn] != type_:
+                return -errno.EINVAL  # in use as something else
+            self.type_count[mfn] += 1
+            return 0
+        self.type[mfn] = type_
+        self.type_count[mfn] = 1
+        if type_ in PAGE_TABLE_TYPES:
+            rc = self._validate(mfn, type_, domid)
+            if rc:
+                self.type_count[mfn] = 0
+                self.type[mfn] = PageType.NONE
+                return rc
+        return 0
+
+    def put_page_type(self, mfn: int, domid: int) -> None:
+        self.type_count[mfn] -= 1
+        assert self.type_count[mfn] >= 0, f"frame {mfn:#x}: type count underflow"
+        if self.type_count[mfn] == 0:
+            type_ = PageType(self.type[mfn])
+            if type_ in PAGE_TABLE_TYPES:
+                self._devalidate(mfn, type_, domid)
+            elif type_ is PageType.WRITABLE:
+                self.tlb_flush_needed = True  # it may now be retyped: no stale RW mapping
+            self.type[mfn] = PageType.NONE
+
+    def get_page_and_type(self, mfn: int, type_: PageType, domid: int) -> int:
+        if not self.get_page(mfn, domid):
+            return -errno.EINVAL
+        rc = self.get_page_type(mfn, type_, domid)
+        if rc:
+            self.put_page(mfn)
+        return rc
+
+    def put_page_and_type(self, mfn: int, domid: int) -> None:
+        self.put_page_type(mfn, domid)
+        self.put_page(mfn)
+
+    # ------------------------------------------------------------------ entries
+    def get_entry_refs(self, level: int, index: int, entry: int, domid: int) -> int:
+        """Check a present entry of a level-``level`` table and take what it references."""
+        mfn = x86.pte_maddr(entry) >> 12
+        if level == 1:
+            if entry & RESERVED_BITS:
+                return -errno.EINVAL
+            if entry & x86.PTE_RW:
+                return self.get_page_and_type(mfn, PageType.WRITABLE, domid)
+            return 0 if self.get_page(mfn, domid) else -errno.EINVAL
+        if level == 2:
+            if entry & (RESERVED_BITS | L2_DISALLOWED):
+                return -errno.EINVAL
+            return self.get_page_and_type(mfn, PageType.L1, domid)
+        if entry & ~L3_ALLOWED:
+            return -errno.EINVAL
+        lower = PageType.L2_XEN if index == 3 else PageType.L2
+        return self.get_page_and_type(mfn, lower, domid)
+
+    def put_entry_refs(self, level: int, entry: int, domid: int) -> None:
+        mfn = x86.pte_maddr(entry) >> 12
+        if level == 1 and not entry & x86.PTE_RW:
+            self.put_page(mfn)
+        else:
+            self.put_page_and_type(mfn, domid)
+        if level == 1:
+            self.tlb_flush_needed = True  # a mapping went away
+
+    def _entries(self, mfn: int, type_: PageType) -> range:
+        if type_ is PageType.L3:
+            return range(x86.L3_ENTRIES)
+        if type_ is PageType.L2_XEN:
+            return range(FIRST_XEN_SLOT)  # the rest are Xen's, installed on validation
+        return range(x86.L1_ENTRIES)
+
+    def _validate(self, mfn: int, type_: PageType, domid: int) -> int:
+        """Check every present entry of a new page table (Xen's alloc_page_type); on a bad
+        entry undo the references already taken and fail."""
+        level = _level(type_)
+        base = mfn << 12
+        read = self.memory.read_u64
+        taken = []
+        for index in self._entries(mfn, type_):
+            entry = read(base + 8 * index)
+            if not entry & x86.PTE_P:
+                continue
+            rc = self.get_entry_refs(level, index, entry, domid)
+            if rc:
+                for _, old in reversed(taken):
+                    self.put_entry_refs(level, old, domid)
+                return rc
+            taken.append((index, entry))
+        if type_ is PageType.L2_XEN:
+            for slot, entry in self.xen_l2_slots(domid).items():
+                self.memory.write_u64(base + 8 * slot, entry)
+        return 0
+
+    def _devalidate(self, mfn: int, type_: PageType, domid: int) -> None:
+        level = _level(type_)
+        base = mfn << 12
+        read = self.memory.read_u64
+        for index in self._entries(mfn, type_):
+            entry = read(base + 8 * index)
+            if entry & x86.PTE_P:
+                self.put_entry_refs(level, entry, domid)
+
+    # ------------------------------------------------------------------ updates
+    def mod_entry(
+        self, table_mfn: int, index: int, new: int, domid: int, *, preserve_ad: bool = False
+    ) -> int:
+        """Change entry ``index`` of a validated page table (mod_l{1,2,3}_entry)."""
+        type_ = PageType(self.type[table_mfn])
+        if type_ not in PAGE_TABLE_TYPES or not self.type_count[table_mfn]:
+            return -errno.EINVAL
+        if index not in self._entries(table_mfn, type_):
+            return -errno.EINVAL  # e.g. Xen's own slots of a top L2
+        level = _level(type_)
+        slot = (table_mfn << 12) + 8 * index
+        old = self.memory.read_u64(slot)
+        if preserve_ad and level == 1:
+            new |= old & (x86.PTE_A | x86.PTE_D)
+        if new & x86.PTE_P:
+            rc = self.get_entry_refs(level, index, new, domid)
+            if rc:
+                return rc
+        self.memory.write_u64(slot, new)
+        if old & x86.PTE_P:
+            self.put_entry_refs(level, old, domid)
+        return 0
+
+    # ------------------------------------------------------------------ checking
+    def check(self, domains: dict[int, list[int]], roots: Counter[int]) -> list[str]:
+        """Recompute every count from the page tables and compare (the invariant checker).
+
+        ``domains`` maps domid -> the frames it owns; ``roots`` counts the references held
+        outside page tables (base pointers, GDT frames) per frame.  Returns the
+        discrepancies found: an empty list when all is well.
+        """
+        want_count: Counter[int] = Counter(roots)
+        want_type: Counter[int] = Counter(roots)
+        problems = []
+        for domid, mfns in domains.items():
+            for mfn in mfns:
+                want_count[mfn] += 1 + self.pinned[mfn]  # allocated (+ pinned)
+                want_type[mfn] += self.pinned[mfn]
+                problems += self._check_table(mfn, domid, want_count, want_type)
+        for mfns in domains.values():
+            for mfn in mfns:
+                have = (self.count[mfn], self.type_count[mfn])
+                want = (want_count[mfn], want_type[mfn])
+                if have != want:
+                    kind = PageType(self.type[mfn]).name
+                    problems.append(f"frame {mfn:#x} ({kind}): counts {have}, tables say {want}")
+        return problems
+
+    def _check_table(self, mfn: int, domid: int, want_count: Counter, want_type: Counter) -> list:
+        type_ = PageType(self.type[mfn])
+        if type_ not in PAGE_TABLE_TYPES or not self.type_count[mfn]:
+            return []
+        problems = []
+        level = _level(type_)
+        for index in self._entries(mfn, type_):
+            entry = self.memory.read_u64((mfn << 12) + 8 * index)
+            if not entry & x86.PTE_P:
+                continue
+            target = x86.pte_maddr(entry) >> 12
+            if target >= len(self.owner) or self.owner[target] != domid:
+                problems.append(f"{type_.name} frame {mfn:#x} maps {target:#x}, not its own")
+                continue
+            writable = level == 1 and entry & x86.PTE_RW
+            want_count[target] += 1
+            want_type[target] += 1 if level > 1 or writable else 0
+            if writable and self.type[target] != PageType.WRITABLE:
+                kind = PageType(self.type[target]).name
+                problems.append(f"frame {target:#x} is mapped writable but is {kind}")
+        return problems
+
+
+def _level(type_: PageType) -> int:
+    return {PageType.L1: 1, PageType.L2: 2, PageType.L2_XEN: 2, PageType.L3: 3}[type_]
