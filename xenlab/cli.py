@@ -12,6 +12,7 @@ time limit) or blocked for good.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     boot.add_argument(
         "--memory", type=_positive_int, default=16, metavar="MIB", help="domain memory (default 16)"
+    )
+    boot.add_argument(
+        "--maxmem",
+        type=_positive_int,
+        default=None,
+        metavar="MIB",
+        help="the most the domain may balloon up to (default: --memory)",
     )
     boot.add_argument(
         "--cmdline",
@@ -86,6 +94,7 @@ def _cmd_boot(args: argparse.Namespace) -> int:
         result = boot(
             args.guest,
             memory_mib=args.memory,
+            max_memory_mib=args.maxmem,
             cmdline=args.cmdline,
             console=write,
             max_instructions=args.max_instructions,
@@ -125,6 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xenlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `xenlab boot hello | head -1`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

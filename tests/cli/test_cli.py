@@ -114,3 +114,16 @@ def test_a_guest_that_does_not_compile_shows_the_compilers_message(tmp_path: Pat
     assert run.returncode == 2
     assert "main.c" in run.stderr and "error:" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_output_cut_short_by_a_closed_pipe_is_not_an_error_trace() -> None:
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    command = f"'{sys.executable}' -m xenlab boot traps | head -1"
+    run = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=300)
+    assert run.stdout == "set_trap_table: 0\n"
+    assert "Traceback" not in run.stderr
+
+
+def test_maxmem_sets_what_the_domain_may_balloon_up_to() -> None:
+    run = xenlab("boot", "memops", "--maxmem", "20")
+    assert "maximum_reservation (the toolstack's maxmem)       =   5120" in run.stdout

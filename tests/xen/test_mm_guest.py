@@ -36,3 +36,26 @@ def test_the_invariant_checker_notices_a_count_that_does_not_match_the_tables() 
     xen.frametable.count[domain.p2m[0]] += 1  # a reference nothing accounts for
     problems = xen.check_invariants()
     assert len(problems) == 1 and f"frame {domain.p2m[0]:#x}" in problems[0]
+
+
+def test_the_memops_guest_balloons_and_installs_a_checked_gdt() -> None:
+    xen = Xen()
+    memops = build_domain(
+        xen, load_kernel_image(build_guest("memops")), name="memops", memory_mib=16
+    )
+    hello = build_domain(xen, load_kernel_image(build_guest("hello")), name="hello", memory_mib=8)
+    xen.run()
+    assert "FAIL" not in memops.console, memops.console
+    assert memops.console.count(" ok\n") == 29
+    assert memops.console.endswith("all checks passed\n") and memops.shutdown_reason == "poweroff"
+    assert hello.shutdown_reason == "poweroff"
+    assert memops.tot_pages == 4096  # ballooned down by 3 and back up by 3
+    assert len(memops.vcpu.gdt_frames) == 1
+    assert xen.check_invariants() == []
+
+
+def test_a_domain_with_a_larger_maximum_can_balloon_up_to_it() -> None:
+    xen = Xen()
+    image = load_kernel_image(build_guest("hello"))
+    domain = build_domain(xen, image, name="big", memory_mib=4, max_memory_mib=8)
+    assert (domain.tot_pages, domain.max_pages) == (1024, 2048)

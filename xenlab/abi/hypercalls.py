@@ -129,3 +129,17 @@ MMUEXT_FLUSH_CACHE = 12
 MMUEXT_SET_LDT = 13
 MMUEXT_CLEAR_PAGE = 16
 MMUEXT_COPY_PAGE = 17
+
+# memory_op (memory.h): the balloon interface.  The low 6 bits of cmd are the command; the
+# rest is the extent to start from (for continued calls).
+XENMEM_increase_reservation = 0
+XENMEM_decrease_reservation = 1
+XENMEM_maximum_ram_page = 2
+XENMEM_current_reservation = 3
+XENMEM_maximum_reservation = 4
+XENMEM_machphys_mfn_list = 5
+XENMEM_populate_physmap = 6
+XENMEM_exchange = 11
+XENMEM_machphys_mapping = 12
+MEMOP_CMD_MASK = 0x3F
+MEMOP_EXTENT_SHIFT = 6

@@ -107,12 +107,19 @@ def build_domain(
     *,
     name: str,
     memory_mib: int,
+    max_memory_mib: int | None = None,
     cmdline: str = "",
     privileged: bool = False,
 ) -> Domain:
-    """Create, lay out, load and start a domain; it runs at the next ``xen.run()``."""
+    """Create, lay out, load and start a domain; it runs at the next ``xen.run()``.
+
+    ``memory_mib`` is the initial reservation; ``max_memory_mib`` (xl's ``maxmem``,
+    default the same) the most the domain may balloon up to (paper §3.3.4)."""
     if not 1 <= memory_mib <= 1024:
         raise BuildError(f"memory must be 1..1024 MiB, not {memory_mib}")
+    max_memory_mib = memory_mib if max_memory_mib is None else max_memory_mib
+    if not memory_mib <= max_memory_mib <= 1024:
+        raise BuildError(f"maxmem must be {memory_mib}..1024 MiB, not {max_memory_mib}")
     cmd = cmdline.encode("utf-8")
     if len(cmd) >= layout.MAX_GUEST_CMDLINE:
         raise BuildError(
@@ -120,7 +127,7 @@ def build_domain(
         )
     nr_pages = memory_mib << 8
     plan = plan_layout(image, nr_pages)
-    domain = xen.create_domain(name, max_pages=nr_pages, privileged=privileged)
+    domain = xen.create_domain(name, max_pages=max_memory_mib << 8, privileged=privileged)
     try:
         _populate(xen, domain, nr_pages)
         _load_image(xen, domain, plan, image)

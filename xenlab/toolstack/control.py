@@ -96,6 +96,7 @@ def boot(
     name_or_path: str | Path,
     *,
     memory_mib: int = DEFAULT_MEMORY_MIB,
+    max_memory_mib: int | None = None,
     cmdline: str = "",
     console: Callable[[str], None] | None = None,
     max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
@@ -113,7 +114,14 @@ def boot(
     name = Path(name_or_path).stem if Path(name_or_path).is_file() else Path(str(name_or_path)).name
     started = time.perf_counter()
     try:
-        domain = build_domain(xen, image, name=name, memory_mib=memory_mib, cmdline=cmdline)
+        domain = build_domain(
+            xen,
+            image,
+            name=name,
+            memory_mib=memory_mib,
+            max_memory_mib=max_memory_mib,
+            cmdline=cmdline,
+        )
     except (ValueError, MemoryError) as exc:
         raise BootError(str(exc)) from exc
     first_output: list[float] = []

@@ -72,6 +72,8 @@ class VCPU:
     context: object  # the CPU's saved register file while descheduled
     cr3: int = 0  # the page-table base Xen validated and loaded (the guest cannot change it)
     baseptr: int = 0  # its frame, typed L3 for as long as it is the base pointer
+    gdt_frames: list[int] = field(default_factory=list)  # set_gdt: typed seg_desc while used
+    gdt_entries: int = 0
     trap_table: dict[int, TrapInfo] = field(default_factory=dict)
     kernel_ss: int = 0  # stack_switch(): the ring-1 stack used for traps from ring 3
     kernel_sp: int = 0

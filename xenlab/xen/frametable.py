@@ -64,13 +64,16 @@ class FrameTable:
         memory: MachineMemory,
         owner: list[int],
         xen_l2_slots: Callable[[int], dict[int, int]],
+        descriptors_ok: Callable[[bytes], bool],
     ) -> None:
         """``owner`` is the allocator's owner list (shared, not copied); ``xen_l2_slots``
-        gives, for a domain id, Xen's entries for the top slots of an L2_XEN table."""
+        gives, for a domain id, Xen's entries for the top slots of an L2_XEN table;
+        ``descriptors_ok`` checks a frame's worth of segment descriptors."""
         n = memory.nr_frames
         self.memory = memory
         self.owner = owner
         self.xen_l2_slots = xen_l2_slots
+        self.descriptors_ok = descriptors_ok  # the check a frame passes to become SEG_DESC
         self.type = bytearray(n)
         self.type_count = [0] * n
         self.count = [0] * n
@@ -113,13 +116,15 @@ class FrameTable:
             return 0
         self.type[mfn] = type_
         self.type_count[mfn] = 1
+        rc = 0
         if type_ in PAGE_TABLE_TYPES:
             rc = self._validate(mfn, type_, domid)
-            if rc:
-                self.type_count[mfn] = 0
-                self.type[mfn] = PageType.NONE
-                return rc
-        return 0
+        elif type_ is PageType.SEG_DESC and not self.descriptors_ok(self.memory.frame(mfn)):
+            rc = -errno.EINVAL
+        if rc:
+            self.type_count[mfn] = 0
+            self.type[mfn] = PageType.NONE
+        return rc
 
     def put_page_type(self, mfn: int, domid: int) -> None:
         self.type_count[mfn] -= 1

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from xenlab.abi import errno
 from xenlab.abi.hypercalls import NUMBER
 from xenlab.xen.console import do_console_io
+from xenlab.xen.descriptors import do_set_gdt, do_update_descriptor
 from xenlab.xen.domain import NR_HYPERCALL_SLOTS
+from xenlab.xen.memory import do_memory_op
 from xenlab.xen.mm import (
     GuestFault,
     do_mmu_update,
@@ -42,6 +44,9 @@ for _name, _entry in {
     "sched_op_compat": (do_sched_op_compat, 2),
     "update_va_mapping": (do_update_va_mapping, 4),
     "mmu_update": (do_mmu_update, 4),
+    "memory_op": (do_memory_op, 2),
+    "set_gdt": (do_set_gdt, 2),
+    "update_descriptor": (do_update_descriptor, 4),
     "mmuext_op": (do_mmuext_op, 4),
     "xen_version": (do_xen_version, 2),
     "console_io": (do_console_io, 3),

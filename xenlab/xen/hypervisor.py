@@ -17,9 +17,11 @@ from xenlab.hw.cpu import EmulationError
 from xenlab.hw.machine import DEFAULT_MACHINE_MIB, Machine
 from xenlab.hw.memory import OWNER_FREE
 from xenlab.xen.crash import crash_domain
+from xenlab.xen.descriptors import frame_of_descriptors_ok
 from xenlab.xen.domain import VCPU, Domain, DomainState
 from xenlab.xen.frametable import FrameTable, PageType
 from xenlab.xen.hypercall import make_hypercall_entry
+from xenlab.xen.memory import alloc_domheap_pages
 from xenlab.xen.mm import GuestMemory
 from xenlab.xen.schedule import RoundRobin
 from xenlab.xen.setup import M2P_INVALID, Hole, bring_up_cpu
@@ -51,6 +53,7 @@ class Xen:
             self.machine.memory,
             self.machine.frames.owner,
             lambda domid: self.hole.xen_l2_entries(self.domains[domid].perdomain_l1),
+            frame_of_descriptors_ok,
         )
         self.scheduler = (
             RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
@@ -93,16 +96,9 @@ class Xen:
         return domain
 
     def allocate(self, domain: Domain, count: int) -> list[int]:
-        """Give ``count`` zeroed machine frames to ``domain`` (scrubbed: no data leaks
-        from a previous owner)."""
-        if domain.tot_pages + count > domain.max_pages:
-            raise MemoryError(f"domain {domain.domid} would exceed its {domain.max_pages} pages")
-        mfns = self.machine.frames.alloc(domain.domid, count)
-        domain.tot_pages += count
-        for mfn in mfns:
-            self.machine.memory.clear_frame(mfn)
-            self.frametable.assign(mfn)
-        return mfns
+        """Give ``count`` scrubbed machine frames to ``domain`` (the domain builder's
+        populate step); raises MemoryError beyond its maximum or the machine's memory."""
+        return alloc_domheap_pages(domain, count)
 
     def destroy_domain(self, domain: Domain) -> None:
         """Free every frame the domain owned and forget it."""
@@ -146,9 +142,11 @@ class Xen:
         for mfn, owner in enumerate(self.machine.frames.owner):
             if owner in owned:
                 owned[owner].append(mfn)
-        roots: Counter[int] = Counter(
-            d.vcpu.baseptr for d in self.domains.values() if d.vcpu and d.vcpu.started
-        )
+        roots: Counter[int] = Counter()
+        for domain in self.domains.values():
+            if domain.vcpu and domain.vcpu.started:
+                roots[domain.vcpu.baseptr] += 1
+                roots.update(domain.vcpu.gdt_frames)
         return self.frametable.check(owned, roots)
 
     # ------------------------------------------------------------------ traps

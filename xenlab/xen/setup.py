@@ -111,6 +111,13 @@ class Hole:
             self.memory.write_u64((l1 << 12) + 8 * page, x86.pte(frame << 12, _RO))
         return l1
 
+    def map_gdt(self, perdomain_l1: int, frames: list[int]) -> None:
+        """Point a domain's GDT window at its own GDT frames (read-only), leaving Xen's
+        reserved page in place; unused guest pages show the zero frame."""
+        for page in range(layout.FIRST_RESERVED_GDT_PAGE):
+            frame = frames[page] if page < len(frames) else self.zero_frame
+            self.memory.write_u64((perdomain_l1 << 12) + 8 * page, x86.pte(frame << 12, _RO))
+
     def xen_l2_entries(self, perdomain_l1: int) -> dict[int, int]:
         """Xen's slots of a top-level L2: slot index -> entry (copied into each guest's)."""
         entries = {

@@ -30,5 +30,14 @@ typedef struct xen_memory_reservation xen_memory_reservation_t;
 _Static_assert(sizeof(struct xen_memory_reservation) == 20, "xen_memory_reservation");
 _Static_assert(offsetof(struct xen_memory_reservation, domid) == 16, "domid");
 
+/* XENMEM_machphys_mapping: where the read-only M2P lives, and its last valid MFN. */
+struct xen_machphys_mapping {
+    xen_ulong_t v_start, v_end;
+    xen_ulong_t max_mfn;
+};
+typedef struct xen_machphys_mapping xen_machphys_mapping_t;
+
+_Static_assert(sizeof(struct xen_machphys_mapping) == 12, "xen_machphys_mapping");
+
 #endif /* !__ASSEMBLER__ */
 #endif /* __XEN_PUBLIC_MEMORY_H__ */
