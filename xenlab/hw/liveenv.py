@@ -23,6 +23,7 @@ void *cpu_breakpoint[4]; int old_exception``.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import struct
 
 from unicorn import Uc
@@ -151,21 +152,30 @@ class InstructionCounter:
     """
 
     MARK = 0x0000_7A5C_0DE5_0000
+    _calibrations = itertools.count()
 
     def __init__(self, uc: Uc, run_marker) -> None:
-        """``run_marker(count)`` must run a few instructions with ``emu_start(count=count)``."""
-        run_marker(self.MARK)
+        """``run_marker(count)`` must run a few instructions with ``emu_start(count=count)``.
+
+        Each calibration plants its own mark: the scan may reach into the ``uc_struct`` of
+        another Unicorn instance in the same process, which holds an older mark.
+        """
+        mark = self.MARK + 16 * next(self._calibrations)
+        run_marker(mark)
         base = uc._uch.value if hasattr(uc._uch, "value") else int(uc._uch)
         blob = ctypes.string_at(base, min(1 << 16, _mapping_end(base) - base))
         offs = [
             o
             for o in range(8, len(blob) - 8, 8)
-            if struct.unpack_from("<Q", blob, o)[0] == self.MARK
+            if struct.unpack_from("<Q", blob, o)[0] == mark
         ]
         if len(offs) != 1:
             raise CalibrationError(f"uc->emu_count not found ({len(offs)} candidates)")
         self._counter = ctypes.c_uint64.from_address(base + offs[0] - 8)
         self._limit = ctypes.c_uint64.from_address(base + offs[0])
+        run_marker(mark + 8)  # the field must follow a second run
+        if self._limit.value != mark + 8:
+            raise CalibrationError("uc->emu_count does not follow emu_start's count")
 
     def executed(self) -> int:
         """Instructions completed by the last ``emu_start``.

@@ -54,6 +54,14 @@ class PageType(enum.IntEnum):
 
 
 PAGE_TABLE_TYPES = (PageType.L1, PageType.L2, PageType.L2_XEN, PageType.L3)
+# Per type (indexed by its number; plain bytes so the hot paths do no enum work): the
+# page-table level (0: not a page table) and how many entries a guest may use.
+_LEVEL = bytes([0, 1, 2, 3, 2, 0, 0])
+_NR_ENTRIES = (0, 512, 512, 4, FIRST_XEN_SLOT, 0, 0)
+_WRITABLE = PageType.WRITABLE.value
+_ADDR_MASK = x86.PTE_ADDR_MASK
+_RW = x86.PTE_RW
+_P = x86.PTE_P
 
 
 class FrameTable:
@@ -74,6 +82,7 @@ class FrameTable:
         self.owner = owner
         self.xen_l2_slots = xen_l2_slots
         self.descriptors_ok = descriptors_ok  # the check a frame passes to become SEG_DESC
+        self.nr_frames = n
         self.type = bytearray(n)
         self.type_count = [0] * n
         self.count = [0] * n
@@ -98,7 +107,7 @@ class FrameTable:
     # ------------------------------------------------------------------ references
     def get_page(self, mfn: int, domid: int) -> bool:
         """Take a general reference on a frame ``domid`` owns (Xen's get_page)."""
-        if mfn >= len(self.count) or self.owner[mfn] != domid or self.count[mfn] == 0:
+        if mfn >= self.nr_frames or self.owner[mfn] != domid or not self.count[mfn]:
             return False
         self.count[mfn] += 1
         return True
@@ -117,8 +126,8 @@ class FrameTable:
         self.type[mfn] = type_
         self.type_count[mfn] = 1
         rc = 0
-        if type_ in PAGE_TABLE_TYPES:
-            rc = self._validate(mfn, type_, domid)
+        if _LEVEL[type_]:
+            rc = self._validate(mfn, PageType(type_), domid)
         elif type_ is PageType.SEG_DESC and not self.descriptors_ok(self.memory.frame(mfn)):
             rc = -errno.EINVAL
         if rc:
@@ -130,10 +139,10 @@ class FrameTable:
         self.type_count[mfn] -= 1
         assert self.type_count[mfn] >= 0, f"frame {mfn:#x}: type count underflow"
         if self.type_count[mfn] == 0:
-            type_ = PageType(self.type[mfn])
-            if type_ in PAGE_TABLE_TYPES:
-                self._devalidate(mfn, type_, domid)
-            elif type_ is PageType.WRITABLE:
+            type_ = self.type[mfn]
+            if _LEVEL[type_]:
+                self._devalidate(mfn, PageType(type_), domid)
+            elif type_ == _WRITABLE:
                 self.tlb_flush_needed = True  # it may now be retyped: no stale RW mapping
             self.type[mfn] = PageType.NONE
 
@@ -152,12 +161,12 @@ class FrameTable:
     # ------------------------------------------------------------------ entries
     def get_entry_refs(self, level: int, index: int, entry: int, domid: int) -> int:
         """Check a present entry of a level-``level`` table and take what it references."""
-        mfn = x86.pte_maddr(entry) >> 12
+        mfn = (entry & _ADDR_MASK) >> 12
         if level == 1:
             if entry & RESERVED_BITS:
                 return -errno.EINVAL
-            if entry & x86.PTE_RW:
-                return self.get_page_and_type(mfn, PageType.WRITABLE, domid)
+            if entry & _RW:
+                return self.get_page_and_type(mfn, _WRITABLE, domid)
             return 0 if self.get_page(mfn, domid) else -errno.EINVAL
         if level == 2:
             if entry & (RESERVED_BITS | L2_DISALLOWED):
@@ -169,20 +178,17 @@ class FrameTable:
         return self.get_page_and_type(mfn, lower, domid)
 
     def put_entry_refs(self, level: int, entry: int, domid: int) -> None:
-        mfn = x86.pte_maddr(entry) >> 12
-        if level == 1 and not entry & x86.PTE_RW:
-            self.put_page(mfn)
-        else:
-            self.put_page_and_type(mfn, domid)
+        mfn = (entry & _ADDR_MASK) >> 12
         if level == 1:
             self.tlb_flush_needed = True  # a mapping went away
+            if not entry & _RW:
+                self.count[mfn] -= 1
+                return
+        self.put_page_and_type(mfn, domid)
 
-    def _entries(self, mfn: int, type_: PageType) -> range:
-        if type_ is PageType.L3:
-            return range(x86.L3_ENTRIES)
-        if type_ is PageType.L2_XEN:
-            return range(FIRST_XEN_SLOT)  # the rest are Xen's, installed on validation
-        return range(x86.L1_ENTRIES)
+    def _entries(self, mfn: int, type_: int) -> range:
+        """The entries a guest may use (an L2_XEN's top slots are Xen's)."""
+        return range(_NR_ENTRIES[type_])
 
     def _validate(self, mfn: int, type_: PageType, domid: int) -> int:
         """Check every present entry of a new page table (Xen's alloc_page_type); on a bad
@@ -219,23 +225,23 @@ class FrameTable:
     def mod_entry(
         self, table_mfn: int, index: int, new: int, domid: int, *, preserve_ad: bool = False
     ) -> int:
-        """Change entry ``index`` of a validated page table (mod_l{1,2,3}_entry)."""
-        type_ = PageType(self.type[table_mfn])
-        if type_ not in PAGE_TABLE_TYPES or not self.type_count[table_mfn]:
-            return -errno.EINVAL
-        if index not in self._entries(table_mfn, type_):
-            return -errno.EINVAL  # e.g. Xen's own slots of a top L2
-        level = _level(type_)
+        """Change entry ``index`` of a validated page table (mod_l{1,2,3}_entry).  The
+        hottest path of batched updates: plain ints and table lookups only."""
+        type_ = self.type[table_mfn]
+        level = _LEVEL[type_]
+        if not level or not self.type_count[table_mfn] or index >= _NR_ENTRIES[type_]:
+            return -errno.EINVAL  # not a page table in use, or Xen's own slots of a top L2
         slot = (table_mfn << 12) + 8 * index
-        old = self.memory.read_u64(slot)
+        memory = self.memory
+        old = memory.read_u64(slot)
         if preserve_ad and level == 1:
             new |= old & (x86.PTE_A | x86.PTE_D)
-        if new & x86.PTE_P:
+        if new & _P:
             rc = self.get_entry_refs(level, index, new, domid)
             if rc:
                 return rc
-        self.memory.write_u64(slot, new)
-        if old & x86.PTE_P:
+        memory.write_u64(slot, new)
+        if old & _P:
             self.put_entry_refs(level, old, domid)
         return 0
 
@@ -287,5 +293,5 @@ class FrameTable:
         return problems
 
 
-def _level(type_: PageType) -> int:
-    return {PageType.L1: 1, PageType.L2: 2, PageType.L2_XEN: 2, PageType.L3: 3}[type_]
+def _level(type_: int) -> int:
+    return _LEVEL[type_]

@@ -198,6 +198,18 @@ def _write_done(vcpu: VCPU, done_ptr: int, done: int) -> None:
         vcpu.domain.guest_memory.write(done_ptr, struct.pack("<I", done), may_hold_code=False)
 
 
+def _batch(vcpu: VCPU, base: int, count: int, size: int):
+    """Yield the bytes of each of ``count`` requests of ``size`` bytes in a guest array,
+    copied in page-sized chunks: one page-table walk per chunk, not per request."""
+    guest = vcpu.domain.guest_memory
+    per_chunk = max(1, PAGE_SIZE // size)
+    for first in range(0, count, per_chunk):
+        n = min(per_chunk, count - first)
+        chunk = guest.read(base + first * size, n * size)
+        for k in range(n):
+            yield chunk[k * size : (k + 1) * size]
+
+
 def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: int) -> int:
     """``mmu_update(reqs[], count, done, foreigndom)``: a batch of checked page-table writes
     (paper §3.3.3: XenoLinux batched up to 2048 per call).  Stops at the first failure;
@@ -210,13 +222,14 @@ def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: 
     domain = vcpu.domain
     done = 0
     try:
-        for done in range(count):
-            ptr, val = _MMU_UPDATE.unpack(domain.guest_memory.read(reqs + 16 * done, 16))
+        for raw in _batch(vcpu, reqs, count, 16):
+            ptr, val = _MMU_UPDATE.unpack(raw)
             rc = _mmu_update_one(domain, ptr, val)
             if rc:
                 break
-        else:
-            done = count
+            done += 1
+    except GuestFault:
+        rc = -errno.EFAULT  # the request array ran into unmapped memory
     finally:
         finish_updates(domain, False)
     _write_done(vcpu, done_ptr, done)
@@ -228,7 +241,7 @@ def _mmu_update_one(domain: Domain, ptr: int, val: int) -> int:
     cmd = ptr & 3
     maddr = ptr & ~3
     mfn = maddr >> 12
-    if mfn >= len(ft.count) or ft.owner[mfn] != domain.domid:
+    if mfn >= ft.nr_frames or ft.owner[mfn] != domain.domid:
         return -errno.EINVAL  # not a frame of this domain
     if cmd == MMU_MACHPHYS_UPDATE:
         if val >= domain.max_pages:
@@ -240,7 +253,7 @@ def _mmu_update_one(domain: Domain, ptr: int, val: int) -> int:
     if maddr & 7:
         return -errno.EINVAL  # a PAE entry is 8-byte aligned
     index = (maddr & 0xFFF) >> 3
-    if ft.type[mfn] in PAGE_TABLE_TYPES and ft.type_count[mfn]:
+    if ft.type_count[mfn] and ft.type[mfn] in PAGE_TABLE_TYPES:
         preserve = cmd == MMU_PT_UPDATE_PRESERVE_AD
         return ft.mod_entry(mfn, index, val, domain.domid, preserve_ad=preserve)
     # Not a page table in use: an ordinary (checked-writable) store, as in Xen.
@@ -284,16 +297,17 @@ def do_mmuext_op(vcpu: VCPU, ops: int, count: int, done_ptr: int, foreigndom: in
     done = 0
     flush = False
     try:
-        for done in range(count):
-            cmd, arg1, arg2 = _MMUEXT_OP.unpack(domain.guest_memory.read(ops + 12 * done, 12))
+        for raw in _batch(vcpu, ops, count, 12):
+            cmd, arg1, arg2 = _MMUEXT_OP.unpack(raw)
             if cmd in FLUSH_OPS:
                 flush = True
-                continue
-            rc = _mmuext_one(vcpu, cmd, arg1, arg2)
-            if rc:
-                break
-        else:
-            done = count
+            else:
+                rc = _mmuext_one(vcpu, cmd, arg1, arg2)
+                if rc:
+                    break
+            done += 1
+    except GuestFault:
+        rc = -errno.EFAULT
     finally:
         finish_updates(domain, flush)
     _write_done(vcpu, done_ptr, done)
