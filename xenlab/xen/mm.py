@@ -198,16 +198,15 @@ def _write_done(vcpu: VCPU, done_ptr: int, done: int) -> None:
         vcpu.domain.guest_memory.write(done_ptr, struct.pack("<I", done), may_hold_code=False)
 
 
-def _batch(vcpu: VCPU, base: int, count: int, size: int):
-    """Yield the bytes of each of ``count`` requests of ``size`` bytes in a guest array,
-    copied in page-sized chunks: one page-table walk per chunk, not per request."""
+def _batch(vcpu: VCPU, base: int, count: int, layout: struct.Struct):
+    """Yield each of ``count`` requests (unpacked with ``layout``) of a guest array, copied
+    in page-sized chunks: one page-table walk per chunk, not per request."""
     guest = vcpu.domain.guest_memory
+    size = layout.size
     per_chunk = max(1, PAGE_SIZE // size)
     for first in range(0, count, per_chunk):
         n = min(per_chunk, count - first)
-        chunk = guest.read(base + first * size, n * size)
-        for k in range(n):
-            yield chunk[k * size : (k + 1) * size]
+        yield from layout.iter_unpack(guest.read(base + first * size, n * size))
 
 
 def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: int) -> int:
@@ -222,8 +221,7 @@ def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: 
     domain = vcpu.domain
     done = 0
     try:
-        for raw in _batch(vcpu, reqs, count, 16):
-            ptr, val = _MMU_UPDATE.unpack(raw)
+        for ptr, val in _batch(vcpu, reqs, count, _MMU_UPDATE):
             rc = _mmu_update_one(domain, ptr, val)
             if rc:
                 break
@@ -297,8 +295,7 @@ def do_mmuext_op(vcpu: VCPU, ops: int, count: int, done_ptr: int, foreigndom: in
     done = 0
     flush = False
     try:
-        for raw in _batch(vcpu, ops, count, 12):
-            cmd, arg1, arg2 = _MMUEXT_OP.unpack(raw)
+        for cmd, arg1, arg2 in _batch(vcpu, ops, count, _MMUEXT_OP):
             if cmd in FLUSH_OPS:
                 flush = True
             else:
