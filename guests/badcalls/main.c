@@ -9,6 +9,9 @@
 #include <console.h>
 #include <hypercall.h>
 #include <hypervisor.h>
+
+/* Machine frame 0 is always Xen's (the hypervisor never hands it to a domain). */
+#define XEN_FRAME_0 0ULL
 #include <lib.h>
 #include <xen/features.h>
 #include <xen/version.h>
@@ -77,7 +80,7 @@ static void pointer_checks(start_info_t *si)
     check("update_va_mapping(va in the hole)",
           HYPERVISOR_update_va_mapping(0xF6000000UL, pt_ma | 1, UVMF_INVLPG), -EINVAL);
     check("update_va_mapping(frame owned by Xen)",
-          HYPERVISOR_update_va_mapping((unsigned long)user_stack & ~0xfffUL, (1ULL << 12) | PTE_P_RW_US, UVMF_INVLPG),
+          HYPERVISOR_update_va_mapping((unsigned long)user_stack & ~0xfffUL, XEN_FRAME_0 | PTE_P_RW_US, UVMF_INVLPG),
           -EINVAL);
     check("update_va_mapping(own page table, writable)",
           HYPERVISOR_update_va_mapping((unsigned long)user_stack & ~0xfffUL, pt_ma | PTE_P_RW_US, UVMF_INVLPG), -EINVAL);

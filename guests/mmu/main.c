@@ -8,6 +8,9 @@
 #include <console.h>
 #include <hypercall.h>
 #include <hypervisor.h>
+
+/* Machine frame 0 is always Xen's (the hypervisor never hands it to a domain). */
+#define XEN_FRAME_0 0ULL
 #include <lib.h>
 
 #define VIRT_BASE   0xC0000000UL
@@ -75,7 +78,7 @@ static void batches(void)
 
     for (i = 0; i < 4; i++)
         req[i].val = 0;                        /* unmap four ... */
-    req[2].val = (1ULL << 12) | PTE_DATA;      /* ... but the third maps a frame of Xen's */
+    req[2].val = XEN_FRAME_0 | PTE_DATA;      /* ... but the third maps a frame of Xen's */
     check("mmu_update(batch failing at its 3rd request)", HYPERVISOR_mmu_update(req, 4, &done, DOMID_SELF), -EINVAL);
     check("  ...done says how many went through", done, 2);
     req[0].ptr = l1e_maddr(SCRATCH) | 4 | MMU_NORMAL_PT_UPDATE;   /* not 8-byte aligned */
@@ -87,7 +90,7 @@ static void batches(void)
     req[0].ptr = ((uint64_t)mfn_of(spare) << 12) | MMU_MACHPHYS_UPDATE;
     req[0].val = spare;
     check("mmu_update(M2P entry of an own frame)", HYPERVISOR_mmu_update(req, 1, NULL, DOMID_SELF), 0);
-    req[0].ptr = (1ULL << 12) | MMU_MACHPHYS_UPDATE;
+    req[0].ptr = XEN_FRAME_0 | MMU_MACHPHYS_UPDATE;
     check("mmu_update(M2P entry of a frame of Xen's)", HYPERVISOR_mmu_update(req, 1, NULL, DOMID_SELF), -EINVAL);
     for (i = 0; i < 8; i++)
         map(SCRATCH + i * 4096UL, 0);
@@ -116,7 +119,7 @@ static void page_tables(void)
     check("unpin it again", ext(MMUEXT_UNPIN_TABLE, l1), -EINVAL);
     check("map it writable again: it is an ordinary page", map(SCRATCH, ((uint64_t)l1 << 12) | PTE_DATA), 0);
     check("pin it as an L1 with a foreign frame inside",
-          (page[1] = (1ULL << 12) | PTE_P, map(SCRATCH, ((uint64_t)l1 << 12) | PTE_P), ext(MMUEXT_PIN_L1_TABLE, l1)),
+          (page[1] = XEN_FRAME_0 | PTE_P, map(SCRATCH, ((uint64_t)l1 << 12) | PTE_P), ext(MMUEXT_PIN_L1_TABLE, l1)),
           -EINVAL);
 
     /* A second address space sharing the kernel's top L2, and a switch to it. */
