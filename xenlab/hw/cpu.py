@@ -426,23 +426,24 @@ class CPU:
         Honours present, RW (CR0.WP is always set) and US; used by the hypervisor to read
         and write guest memory through the guest's own page tables.
         """
-        mem = self.memory
-        l3 = (cr3 & 0xFFFFFFE0) + 8 * x86.l3_index(va)
-        if not mem.valid(l3, 8):
+        words = self.memory.u64
+        nr_words = len(words)
+        i3 = ((cr3 & 0xFFFFFFE0) >> 3) + ((va >> 30) & 3)
+        if i3 >= nr_words:
             return None
-        e3 = mem.read_u64(l3)
+        e3 = words[i3]
         if not e3 & x86.PTE_P:
             return None
-        l2 = x86.pte_maddr(e3) + 8 * x86.l2_index(va)
-        if not mem.valid(l2, 8):
+        i2 = ((e3 & x86.PTE_ADDR_MASK) >> 3) + ((va >> 21) & 0x1FF)
+        if i2 >= nr_words:
             return None
-        e2 = mem.read_u64(l2)
+        e2 = words[i2]
         if not e2 & x86.PTE_P or e2 & x86.PTE_PSE:
             return None  # xenlab guests never get large pages
-        l1 = x86.pte_maddr(e2) + 8 * x86.l1_index(va)
-        if not mem.valid(l1, 8):
+        i1 = ((e2 & x86.PTE_ADDR_MASK) >> 3) + ((va >> 12) & 0x1FF)
+        if i1 >= nr_words:
             return None
-        e1 = mem.read_u64(l1)
+        e1 = words[i1]
         if not e1 & x86.PTE_P:
             return None
         rights = e2 & e1
@@ -450,5 +451,5 @@ class CPU:
             return None
         if user and not rights & x86.PTE_US:
             return None
-        maddr = x86.pte_maddr(e1) | (va & 0xFFF)
-        return maddr if mem.valid(maddr) else None
+        maddr = (e1 & x86.PTE_ADDR_MASK) | (va & 0xFFF)
+        return maddr if maddr < self.memory.size else None

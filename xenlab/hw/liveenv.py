@@ -165,9 +165,7 @@ class InstructionCounter:
         base = uc._uch.value if hasattr(uc._uch, "value") else int(uc._uch)
         blob = ctypes.string_at(base, min(1 << 16, _mapping_end(base) - base))
         offs = [
-            o
-            for o in range(8, len(blob) - 8, 8)
-            if struct.unpack_from("<Q", blob, o)[0] == mark
+            o for o in range(8, len(blob) - 8, 8) if struct.unpack_from("<Q", blob, o)[0] == mark
         ]
         if len(offs) != 1:
             raise CalibrationError(f"uc->emu_count not found ({len(offs)} candidates)")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import mmap
 import random
 import struct
+import sys
 
 from xenlab.abi.layout import PAGE_SHIFT, PAGE_SIZE
 
@@ -39,6 +40,11 @@ class MachineMemory:
         self.nr_frames = size >> PAGE_SHIFT
         self._mmap = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         self.view = memoryview(self._mmap)
+        # The same memory as 64-bit words (host order, which must be the guest's: x86 is
+        # little-endian): ``u64[maddr >> 3]`` is the fastest way to a page-table entry.
+        if sys.byteorder != "little":
+            raise RuntimeError("xenlab needs a little-endian host")
+        self.u64 = self.view.cast("Q")
 
     # The buffer's address, for Unicorn's mem_map_ptr.
     def address(self) -> int:

@@ -47,7 +47,7 @@ from xenlab.abi.hypercalls import (
 from xenlab.abi.layout import HYPERVISOR_VIRT_START, PAGE_SIZE
 from xenlab.hw import x86
 from xenlab.hw.memory import MachineMemory
-from xenlab.xen.frametable import PAGE_TABLE_TYPES, PageType
+from xenlab.xen.frametable import LEVEL, PageType
 
 if TYPE_CHECKING:
     from xenlab.hw.cpu import CPU
@@ -219,10 +219,28 @@ def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: 
     if count > MAX_BATCH:
         return -errno.EINVAL
     domain = vcpu.domain
+    domid = domain.domid
+    ft = domain.frametable
+    # The common case, an L1 entry of a table in use, goes straight to the frame table;
+    # everything else (other levels, M2P updates, plain stores, errors) takes the
+    # general path.  Locals, not attributes, on this loop: it runs once per PTE.
+    owner, type_count, types, nr_frames = ft.owner, ft.type_count, ft.type, ft.nr_frames
+    mod_l1_entry = ft.mod_l1_entry
+    l1 = PageType.L1
     done = 0
     try:
         for ptr, val in _batch(vcpu, reqs, count, _MMU_UPDATE):
-            rc = _mmu_update_one(domain, ptr, val)
+            mfn = ptr >> 12
+            if (
+                not ptr & 7
+                and mfn < nr_frames
+                and owner[mfn] == domid
+                and type_count[mfn]
+                and types[mfn] == l1
+            ):
+                rc = mod_l1_entry(ptr, val, domid)
+            else:
+                rc = _mmu_update_one(domain, ptr, val)
             if rc:
                 break
             done += 1
@@ -251,7 +269,7 @@ def _mmu_update_one(domain: Domain, ptr: int, val: int) -> int:
     if maddr & 7:
         return -errno.EINVAL  # a PAE entry is 8-byte aligned
     index = (maddr & 0xFFF) >> 3
-    if ft.type_count[mfn] and ft.type[mfn] in PAGE_TABLE_TYPES:
+    if ft.type_count[mfn] and LEVEL[ft.type[mfn]]:  # a page table in use
         preserve = cmd == MMU_PT_UPDATE_PRESERVE_AD
         return ft.mod_entry(mfn, index, val, domain.domid, preserve_ad=preserve)
     # Not a page table in use: an ordinary (checked-writable) store, as in Xen.
