@@ -50,8 +50,10 @@
 #define PTE_D    0x040ULL
 #define PTE_PSE  0x080ULL
 #define PTE_NX   (1ULL << 63)
-#define PTE_DATA (PTE_P | PTE_RW | PTE_US)
-#define PTE_RO   (PTE_P | PTE_US)
+/* Accessed and dirty preset, so the CPU never writes the entry (tables stay comparable). */
+#define PTE_DATA (PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D)
+#define PTE_RO   (PTE_P | PTE_US | PTE_A)
+#define L2E_FLAGS (PTE_P | PTE_RW | PTE_US | PTE_A)
 #define ADDR_MASK 0x000FFFFFFFFFF000ULL
 
 /* #PF error codes from ring 1 (supervisor) */
@@ -71,9 +73,12 @@ static void vcheck(long got, long want, const char *fmt, va_list ap)
     char what[160];
 
     vsnprintf(what, sizeof(what), fmt, ap);
-    printk("%s = %ld  %s\n", what, got, got == want ? "ok" : "FAIL");
-    if (got != want)
+    if (got == want) {
+        printk("%s = %ld  ok\n", what, got);
+    } else {
+        printk("%s = %ld  FAIL (want %ld)\n", what, got, want);
         failures++;
+    }
 }
 
 /* check(got, want, "what", ...): print "<what> = <got>  ok|FAIL". */
@@ -101,7 +106,7 @@ static void same(int cond, const char *fmt, ...)
 /* A frame the test should verify ("# free frame 0x...": not a check). */
 static void name_frame(const char *kind, unsigned long mfn)
 {
-    printk("# %s frame %#lx\n", kind, mfn);
+    printk("# %s frame 0x%lx\n", kind, mfn);
 }
 
 __attribute__((noreturn))
@@ -135,18 +140,16 @@ static unsigned long foreign_frame(void)
     give_up("no frame of another domain in the M2P");
 }
 
-/* A frame nobody owns: above all of ours, with an invalid M2P entry. */
+/* A frame nobody owns: the first one after my first frame with an invalid M2P entry
+ * (Xen's own frames have invalid entries too, but there are few of them). */
 static unsigned long free_frame(void)
 {
-    unsigned long pfn, mfn, top = 0;
+    unsigned long mfn;
 
-    for (pfn = 0; pfn < si->nr_pages; pfn++)
-        if (mfn_of(pfn) > top)
-            top = mfn_of(pfn);
-    for (mfn = top + 1; mfn < 0x10000; mfn++)
+    for (mfn = mfn_of(0) + 1; mfn < 0x10000; mfn++)
         if (M2P[mfn] == M2P_INVALID)
             return mfn;
-    give_up("no free frame above ours");
+    give_up("no free frame after my first one");
 }
 
 static unsigned long victim_domid(void)
@@ -244,6 +247,79 @@ static volatile uint64_t *fresh(unsigned long mfn)
 
 static void edit_done(void) { map(EDIT, 0); }
 
+/*
+ * A second address space in two spare frames: a fresh top L2 whose slot 0 is my kernel's
+ * L1 (so the guest can run on it) and a fresh L3 whose slot 3 is that L2 with `flags`.
+ */
+static void build_address_space(unsigned long new_l3, unsigned long new_l2, uint64_t flags)
+{
+    volatile uint64_t *page = fresh(new_l2);
+
+    page[0] = top_l2e(0);
+    page = fresh(new_l3);
+    page[3] = pte(new_l2, flags);
+    edit_done();
+}
+
+/* ------------------------------------------------------------------ descriptors */
+#define SEG_CODE     0xB        /* execute/read, accessed (the GDT is read-only to the CPU) */
+#define SEG_DATA     0x3        /* read/write, accessed */
+#define SYS_LDT      0x2        /* system types (S bit clear) */
+#define SYS_TSS      0x9
+#define SYS_CALLGATE 0xC
+#define SYS_INTGATE  0xE
+#define GUEST_LIMIT  0xF67FFUL  /* in 4 KiB units: up to 0xF67FFFFF, the end of the M2P */
+
+/* A present descriptor: base, 20-bit limit (4 KiB units if g), type, S bit, DPL, 32-bit. */
+static uint64_t descriptor(unsigned long base, unsigned long limit, unsigned int type, unsigned int s,
+                           unsigned int dpl, unsigned int g)
+{
+    uint32_t lo = (limit & 0xFFFF) | ((base & 0xFFFF) << 16);
+    uint32_t hi = ((base >> 16) & 0xFF) | (type << 8) | (s << 12) | (dpl << 13) | (1U << 15) |
+                  (limit & 0xF0000) | (1U << 22) | (g << 23) | (base & 0xFF000000UL);
+
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static uint64_t flat(unsigned int type, unsigned int dpl) { return descriptor(0, GUEST_LIMIT, type, 1, dpl, 1); }
+
+/* Fill an own spare frame with descriptors (entries 1..n; 0 is the null descriptor) and
+ * leave it mapped nowhere, as set_gdt wants its frames. */
+static void gdt_frame(unsigned long mfn, const uint64_t *descs, unsigned int n)
+{
+    volatile uint64_t *page = fresh(mfn);
+    unsigned int i;
+
+    for (i = 0; i < n; i++)
+        page[1 + i] = descs[i];
+    edit_done();
+}
+
+static int set_gdt1(unsigned long mfn, int entries)
+{
+    unsigned long frames[1] = { mfn };
+
+    return HYPERVISOR_set_gdt(frames, entries);
+}
+
+/* ------------------------------------------------------------------ balloon */
+static int reservation(unsigned int cmd, unsigned long *extents, unsigned long n, unsigned int order,
+                       domid_t domid)
+{
+    struct xen_memory_reservation r = {
+        .extent_start = extents, .nr_extents = n, .extent_order = order, .domid = domid,
+    };
+
+    return HYPERVISOR_memory_op(cmd, &r);
+}
+
+static int release(unsigned long *mfns, unsigned long n)
+{
+    return reservation(XENMEM_decrease_reservation, mfns, n, 0, DOMID_SELF);
+}
+
+static int release1(unsigned long mfn) { return release(&mfn, 1); }
+
 /* ------------------------------------------------------------------ faults */
 /*
  * The catcher: #GP and #PF bounce to hostile_fault, which logs vector, error code, EIP
@@ -263,7 +339,7 @@ __attribute__((used, noreturn)) void hostile_unexpected_fault(void)
 {
     const struct fault_record *f = &faults[(nr_faults - 1) & 15];
 
-    printk("unexpected fault: vector %lu error %#lx eip %#lx cr2 %#lx\n", f->vector, f->error,
+    printk("unexpected fault: vector %lu error 0x%lx eip 0x%lx cr2 0x%lx\n", f->vector, f->error,
            f->eip, f->cr2);
     shutdown(SHUTDOWN_crash);
 }
@@ -329,6 +405,18 @@ static long probe_load(unsigned long va)
 static int faulted_at(unsigned long va) { return last_fault()->cr2 == va; }
 
 /* ------------------------------------------------------------------ start of day */
+/* The verdict: every check matched, or not. */
+__attribute__((noreturn))
+static void finish(void)
+{
+    if (failures) {
+        printk("ATTACK NOT REFUSED (%d checks failed)\n", failures);
+        shutdown(SHUTDOWN_crash);
+    }
+    printk("attack refused\n");
+    shutdown(SHUTDOWN_poweroff);
+}
+
 void start_kernel(start_info_t *start_info)
 {
     static struct trap_info traps[] = {
@@ -339,7 +427,9 @@ void start_kernel(start_info_t *start_info)
     unsigned int i;
 
     si = start_info;
-    if (map_shared_info(si))
+    /* shared_info over the page head.S reserves (as map_shared_info() does, but with the
+     * accessed and dirty bits preset: the CPU then never changes my kernel L1 by itself). */
+    if (map((unsigned long)shared_info, (si->shared_info & ~0xFFFULL) | PTE_DATA))
         give_up("cannot map shared_info");
     if (HYPERVISOR_set_trap_table(traps))
         give_up("cannot install the trap table");
@@ -352,13 +442,7 @@ void start_kernel(start_info_t *start_info)
         give_up("the free L2 slot is in use");
 
     attack();
-
-    if (failures) {
-        printk("ATTACK NOT REFUSED (%d checks failed)\n", failures);
-        shutdown(SHUTDOWN_crash);
-    }
-    printk("attack refused\n");
-    shutdown(SHUTDOWN_poweroff);
+    finish();
 }
 
 #endif /* HOSTILE_COMMON_H */

@@ -59,3 +59,10 @@ def test_a_domain_with_a_larger_maximum_can_balloon_up_to_it() -> None:
     image = load_kernel_image(build_guest("hello"))
     domain = build_domain(xen, image, name="big", memory_mib=4, max_memory_mib=8)
     assert (domain.tot_pages, domain.max_pages) == (1024, 2048)
+
+
+def test_code_rewritten_by_copy_page_runs_as_rewritten_not_from_stale_translations() -> None:
+    from xenlab.toolstack.control import boot
+
+    result = boot(Path(__file__).parent / "guests" / "copypage")
+    assert "COPY_PAGE rc=0: code_a returned 1 before, 2 after" in result.console

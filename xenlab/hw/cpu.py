@@ -57,6 +57,7 @@ from xenlab.hw import x86
 from xenlab.hw.liveenv import CalibrationError, InstructionCounter, LiveEnv
 from xenlab.hw.memory import MachineMemory
 
+_SEGMENT_CACHE_SIZE = 24  # QEMU's SegmentCache: u32 selector, u64 base, u32 limit, u32 flags
 # Indices into LiveEnv.regs (QEMU's R_EAX ... R_EDI order).
 EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
 REG_NAMES = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
@@ -116,6 +117,7 @@ class CPU:
         self._reg32_ref = ctypes.byref(self._reg32)
         self._templates: dict[int, object] = {}
         self._cs_selector: ctypes.c_uint32 | None = None
+        self._data_selectors: list[tuple[ctypes.c_uint32, int]] = []
         self.counter: InstructionCounter | None = None
         # The fast path: `int $vector` from `ring` goes straight to handler() (a hypercall
         # needs nothing else).  Vector 0x100 never occurs, so it is off until set.
@@ -202,6 +204,23 @@ class CPU:
             )
         self._cs_selector = ctypes.c_uint32.from_address(self.env.env + hits[0])
         self._cpl_cell[0] = self._cs_selector
+        # QEMU's segs[] is ES CS SS DS FS GS, 24 bytes apart (selector, base, limit, flags):
+        # the data selectors must sit where that layout says, holding the template's value.
+        data = {}
+        for reg, slot in (("es", 0), ("ds", 3), ("fs", 4), ("gs", 5)):
+            off = hits[0] + (slot - 1) * _SEGMENT_CACHE_SIZE
+            for ring in (1, 3):
+                if struct.unpack_from("<I", blobs[ring], off)[0] != spec.rings[ring].ds:
+                    raise CalibrationError(
+                        f"{reg.upper()} selector not where QEMU's layout puts it"
+                    )
+            data[reg] = ctypes.c_uint32.from_address(self.env.env + off)
+        self._data_selectors = [
+            (data["ds"], UC_X86_REG_DS),
+            (data["es"], UC_X86_REG_ES),
+            (data["fs"], UC_X86_REG_FS),
+            (data["gs"], UC_X86_REG_GS),
+        ]
 
     def _calibrate_counter(self, spec: BringUp) -> None:
         def run_marker(count: int) -> None:
@@ -305,8 +324,15 @@ class CPU:
         guests use none, and FPU switching belongs with fpu_taskswitch and #NM.
         """
         saved = bytes((ctypes.c_char * 64).from_address(self.env.env))
+        selectors = [(cell.value & 0xFFFF, reg) for cell, reg in self._data_selectors]
         self.uc.context_restore(self._templates[ring])
         ctypes.memmove(self.env.env, saved, 64)
+        # A change of ring leaves the data segments alone on real hardware (a user's DS is
+        # still valid in ring 1), so reload any the template changed.
+        for (selector, reg), (cell, _) in zip(selectors, self._data_selectors, strict=True):
+            if cell.value & 0xFFFF != selector:
+                self._reg32.value = selector
+                uclib.uc_reg_write(self._handle, reg, self._reg32_ref)
         self.set_cr3(cr3)
         self.regs[ESP] = esp
         self.eip = eip
@@ -332,7 +358,9 @@ class CPU:
         self.uc.ctl_remove_cache(va, va + length)
 
     def flush_translations(self) -> None:
-        """Drop all translated code (e.g. before frames of a dead domain are reused)."""
+        """Drop all translated code: after the hypervisor rewrote a frame behind the CPU's
+        back (translations are keyed by machine address, so a reused frame would otherwise
+        still run its old owner's code).  Takes effect at once, even inside a trap."""
         self.uc.ctl_flush_tb()
 
     # ----------------------------------------------------------------- running

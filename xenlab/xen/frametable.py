@@ -207,10 +207,27 @@ class FrameTable:
                     self.put_entry_refs(level, old, domid)
                 return rc
             taken.append((index, entry))
+        if type_ is PageType.L3 and not self.memory.read_u64(base + 24) & _P:
+            for _, old in reversed(taken):
+                self.put_entry_refs(level, old, domid)
+            return -errno.EINVAL  # Xen's hole lives under slot 3: it must be there
         if type_ is PageType.L2_XEN:
-            for slot, entry in self.xen_l2_slots(domid).items():
-                self.memory.write_u64(base + 8 * slot, entry)
+            self._install_xen_slots(mfn, domid)
         return 0
+
+    def _xen_slot_values(self, domid: int) -> list[int]:
+        """Slots 428-511 of a top L2 as Xen wants them: its entries, and nothing else."""
+        mine = self.xen_l2_slots(domid)
+        return [mine.get(slot, 0) for slot in range(FIRST_XEN_SLOT, x86.L2_ENTRIES)]
+
+    def _install_xen_slots(self, mfn: int, domid: int) -> None:
+        """Write *every* hypervisor slot of a top L2 (Xen's init_xen_pae_l2_slots):
+        leaving any guest-written entry there would let the guest map what it likes
+        through the hole, unvalidated."""
+        first = (mfn << 12 >> 3) + FIRST_XEN_SLOT
+        words = self.memory.u64
+        for k, entry in enumerate(self._xen_slot_values(domid)):
+            words[first + k] = entry
 
     def _devalidate(self, mfn: int, type_: PageType, domid: int) -> None:
         level = _level(type_)
@@ -231,6 +248,8 @@ class FrameTable:
         level = _LEVEL[type_]
         if not level or not self.type_count[table_mfn] or index >= _NR_ENTRIES[type_]:
             return -errno.EINVAL  # not a page table in use, or Xen's own slots of a top L2
+        if level == 3 and index == 3:
+            return -errno.EINVAL  # a live L3's slot 3 (Xen's hole) is not the guest's to change
         slot = (table_mfn << 12) + 8 * index
         memory = self.memory
         old = memory.u64[slot >> 3]
@@ -314,6 +333,11 @@ class FrameTable:
             return []
         problems = []
         level = _level(type_)
+        if type_ is PageType.L2_XEN:
+            first = (mfn << 12 >> 3) + FIRST_XEN_SLOT
+            actual = list(self.memory.u64[first : first + x86.L2_ENTRIES - FIRST_XEN_SLOT])
+            if actual != self._xen_slot_values(domid):
+                problems.append(f"top L2 {mfn:#x}: the hypervisor slots are not Xen's")
         for index in self._entries(mfn, type_):
             entry = self.memory.read_u64((mfn << 12) + 8 * index)
             if not entry & x86.PTE_P:

@@ -87,6 +87,9 @@ def alloc_domheap_pages(domain: Domain, count: int) -> list[int]:
         domain.machine.memory.clear_frame(mfn)
         domain.frametable.assign(mfn)
         domain.hole.set_m2p(mfn, M2P_INVALID)  # until the domain says which pfn it is
+    # A frame given back earlier may still have code translated from its old contents,
+    # keyed by machine address: drop it before anyone can run from the scrubbed frame.
+    domain.machine.cpu.flush_translations()
     return mfns
 
 

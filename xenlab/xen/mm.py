@@ -277,6 +277,7 @@ def _mmu_update_one(domain: Domain, ptr: int, val: int) -> int:
         return -errno.EINVAL  # e.g. a descriptor-table frame
     domain.machine.memory.write_u64(maddr, val)
     ft.put_page_type(mfn, domain.domid)
+    domain.machine.cpu.flush_translations()  # the store bypassed the CPU: it may be code
     return 0
 
 
@@ -355,6 +356,8 @@ def _mmuext_one(vcpu: VCPU, cmd: int, arg1: int, arg2: int) -> int:
         else:
             memory.frame(dst)[:] = memory.frame(arg2)
         ft.put_page_type(dst, domain.domid)
+        # The frame changed behind the CPU's back and may hold code it has translated.
+        domain.machine.cpu.flush_translations()
         return 0
     return -errno.ENOSYS
 

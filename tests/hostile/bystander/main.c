@@ -40,16 +40,16 @@ void start_kernel(start_info_t *si)
     for (i = 0; i < sizeof(buffer) / 4; i++)
         buffer[i] = i * 2654435761UL;
     now = before = world(si);
-    printk("bystander: checksum %#010lx\n", before);
+    printk("bystander: checksum 0x%08lx\n", before);
     for (i = 0; i < rounds; i++) {
         HYPERVISOR_sched_op(SCHEDOP_yield, 0);
         now = world(si);
         if (now != before) {
-            printk("bystander: CHANGED in round %lu: %#010lx\n", i, now);
+            printk("bystander: CHANGED in round %lu: 0x%08lx\n", i, now);
             shutdown(SHUTDOWN_crash);
         }
     }
-    printk("bystander: checksum %#010lx after %lu rounds\n", now, rounds);
+    printk("bystander: checksum 0x%08lx after %lu rounds\n", now, rounds);
     printk("bystander: unchanged\n");
     shutdown(SHUTDOWN_poweroff);
 }

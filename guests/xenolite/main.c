@@ -1,0 +1,40 @@
+/*
+ * main.c — xenolite starts here: a small Unix-like kernel that runs as a
+ * Xen PV guest in ring 1, with user processes in ring 3.
+ *
+ * The order of the start of day: Xen's hooks (trap table, shared_info),
+ * the kernel's map of all memory and the page allocator, the first user
+ * process, then the scheduler, which never returns. The user side (init and
+ * its workers) is in user_*.c.
+ */
+#include <cmdline.h>
+#include <console.h>
+#include <hypervisor.h>
+#include "defs.h"
+
+void start_kernel(start_info_t *si)
+{
+    unsigned long nworkers;
+
+    printk("xenolite: booting in ring 1 on Xen, %lu pages, cmdline '%.64s'\n",
+           si->nr_pages, (const char *)si->cmd_line);
+    arch_setup(si);
+    kmap_init(si);
+    nworkers = cmdline_ulong((const char *)si->cmd_line, "workers", DEFAULT_WORKERS);
+    if (nworkers > MAXWORKERS)
+        nworkers = MAXWORKERS;
+    userinit((int)nworkers, cmdline_ulong((const char *)si->cmd_line, "probes", 0) != 0);
+    scheduler();
+}
+
+void panic(const char *fmt, ...)
+{
+    va_list ap;
+
+    printk("panic: ");
+    va_start(ap, fmt);
+    vprintk(fmt, ap);
+    va_end(ap);
+    printk("\n");
+    shutdown(SHUTDOWN_crash);
+}

@@ -1,0 +1,66 @@
+/*
+ * user_init.c — init, the first process (pid 1), in ring 3.
+ *
+ * The kernel passes it the number of workers ("workers=N" on the command
+ * line) and whether to run the probes ("probes=1") as its arguments. It
+ * forks the workers, waits for each one, prints the checksum each exited
+ * with, checks that every page the workers used came back, and powers the
+ * domain off.
+ */
+#include "user.h"
+
+/* Fork the probes one at a time; each must be killed (exit status -1). */
+static void run_probes(void)
+{
+    int kind, pid, status;
+
+    for (kind = 0; kind < NPROBES; kind++) {
+        pid = fork();
+        if (pid == 0) {
+            probe(kind);
+            exit(0);
+        }
+        if (wait(&status) != pid || status != -1)
+            uprintf(USTR("init: probe %d was not stopped (status %d)\n"), kind, status);
+        else
+            uprintf(USTR("init: probe %d (pid %d) was killed\n"), kind, pid);
+    }
+}
+
+void init_main(int nworkers, int probes)
+{
+    struct sysinfo before, after;
+    int pids[MAXWORKERS];
+    int i, n, pid, status;
+
+    sysinfo(&before);
+    if (probes)
+        run_probes();
+    uprintf(USTR("init: pid %d, forking %d workers\n"), getpid(), nworkers);
+    for (i = 0; i < nworkers; i++) {
+        pid = fork();
+        if (pid == 0)
+            exit((int)worker(i));
+        pids[i] = pid;
+    }
+    for (n = 0; n < nworkers; n++) {
+        pid = wait(&status);
+        for (i = 0; i < nworkers && pids[i] != pid; i++)
+            ;
+        uprintf(USTR("init: worker %d (pid %d) exited with checksum 0x%08x\n"), i, pid, status);
+    }
+    if (wait(&status) != -1)
+        uprintf(USTR("init: wait() found a child too many\n"));
+    sysinfo(&after);
+    if (after.free_pages == before.free_pages)
+        uprintf(USTR("init: every page its children used is free again (%u free)\n"),
+                after.free_pages);
+    else
+        uprintf(USTR("init: LEAK: %u free pages before its children, %u after\n"),
+                before.free_pages, after.free_pages);
+    uprintf(USTR("xenolite: %d workers done, %u page faults, %u mmu_update batches\n"),
+            nworkers, after.page_faults, after.mmu_batches);
+    poweroff();
+    for (;;)
+        ;
+}
