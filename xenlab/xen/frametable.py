@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from xenlab.abi import errno
 from xenlab.hw import x86
@@ -254,7 +254,10 @@ class FrameTable:
         memory = self.memory
         old = memory.u64[slot >> 3]
         if level == 1:
-            return self._mod_l1_entry(slot, old, new, domid, preserve_ad)
+            if preserve_ad:
+                new |= old & (x86.PTE_A | x86.PTE_D)
+            _, rc, _ = self.apply_l1_updates(iter(((slot, new),)), domid)
+            return rc
         if new & _P:
             rc = self.get_entry_refs(level, index, new, domid)
             if rc:
@@ -264,43 +267,66 @@ class FrameTable:
             self.put_entry_refs(level, old, domid)
         return 0
 
-    def _mod_l1_entry(self, slot: int, old: int, new: int, domid: int, preserve_ad: bool) -> int:
-        """The L1 case of :meth:`mod_entry`: check ``new``, take its references, write it,
-        drop ``old``'s.  Written out (get_entry_refs/put_entry_refs state the same rules for
-        every level) because batched updates are made of it."""
-        if preserve_ad:
-            new |= old & (x86.PTE_A | x86.PTE_D)
-        if new & _P:
-            target = (new & _ADDR_MASK) >> 12
-            if (
-                new & RESERVED_BITS
-                or target >= self.nr_frames
-                or self.owner[target] != domid
-                or not self.count[target]
-            ):
-                return -errno.EINVAL
-            if new & _RW:
-                if self.type_count[target]:
-                    if self.type[target] != _WRITABLE:
-                        return -errno.EINVAL  # a page table or descriptor frame
-                    self.type_count[target] += 1
-                else:
-                    self.type[target] = _WRITABLE
-                    self.type_count[target] = 1
-            self.count[target] += 1
-        self.memory.u64[slot >> 3] = new
-        if old & _P:
-            self.tlb_flush_needed = True  # a mapping went away
-            gone = (old & _ADDR_MASK) >> 12
-            if old & _RW:
-                self.put_page_type(gone, domid)
-            self.count[gone] -= 1
-        return 0
+    def apply_l1_updates(
+        self, requests: Iterator[tuple[int, int]], domid: int
+    ) -> tuple[int, int, tuple[int, int] | None]:
+        """Apply a run of L1 updates — (machine address of the entry, new entry) — for as
+        long as each targets an L1 of ``domid`` in use: check the new entry, take its
+        references, write it, drop the old entry's (the rules ``get_entry_refs`` and
+        ``put_entry_refs`` state for every level, written out here because batched updates
+        are made of them and this loop runs once per PTE).
 
-    def mod_l1_entry(self, slot: int, new: int, domid: int) -> int:
-        """Fast entry for one L1 update at machine address ``slot`` (8-byte aligned) in a
-        frame the caller has checked is an L1 of ``domid`` in use."""
-        return self._mod_l1_entry(slot, self.memory.u64[slot >> 3], new, domid, False)
+        Returns (how many were applied, the error that stopped the run or 0, the first
+        request that is not such an update, for the caller's general path, or None).
+        """
+        owner, count, type_count, types = self.owner, self.count, self.type_count, self.type
+        words, nr_frames = self.memory.u64, self.nr_frames
+        l1, writable, none = PageType.L1.value, _WRITABLE, PageType.NONE.value
+        flush = False
+        present, rw, addr, reserved = _P, _RW, _ADDR_MASK, RESERVED_BITS
+        applied = 0
+        result: tuple[int, int, tuple[int, int] | None] | None = None
+        for slot, new in requests:
+            table = slot >> 12
+            if slot & 7 or table >= nr_frames or owner[table] != domid:
+                result = applied, 0, (slot, new)
+                break
+            if not type_count[table] or types[table] != l1:
+                result = applied, 0, (slot, new)
+                break
+            index = slot >> 3
+            old = words[index]
+            if new & present:
+                target = (new & addr) >> 12
+                if new & reserved or target >= nr_frames or owner[target] != domid:
+                    result = applied, -errno.EINVAL, None
+                    break
+                if not count[target]:
+                    result = applied, -errno.EINVAL, None
+                    break
+                if new & rw:
+                    if type_count[target]:
+                        if types[target] != writable:
+                            result = applied, -errno.EINVAL, None  # a page table, GDT frame
+                            break
+                        type_count[target] += 1
+                    else:
+                        types[target] = writable
+                        type_count[target] = 1
+                count[target] += 1
+            words[index] = new
+            if old & present:
+                flush = True  # a mapping went away
+                gone = (old & addr) >> 12
+                if old & rw:  # put_page_type of a writable frame, written out
+                    type_count[gone] -= 1
+                    if not type_count[gone]:
+                        types[gone] = none
+                count[gone] -= 1
+            applied += 1
+        if flush:
+            self.tlb_flush_needed = True
+        return result or (applied, 0, None)
 
     # ------------------------------------------------------------------ checking
     def check(self, domains: dict[int, list[int]], roots: Counter[int]) -> list[str]:

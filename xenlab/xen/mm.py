@@ -219,28 +219,18 @@ def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: 
     if count > MAX_BATCH:
         return -errno.EINVAL
     domain = vcpu.domain
-    domid = domain.domid
     ft = domain.frametable
-    # The common case, an L1 entry of a table in use, goes straight to the frame table;
-    # everything else (other levels, M2P updates, plain stores, errors) takes the
-    # general path.  Locals, not attributes, on this loop: it runs once per PTE.
-    owner, type_count, types, nr_frames = ft.owner, ft.type_count, ft.type, ft.nr_frames
-    mod_l1_entry = ft.mod_l1_entry
-    l1 = PageType.L1
+    requests = _batch(vcpu, reqs, count, _MMU_UPDATE)
     done = 0
     try:
-        for ptr, val in _batch(vcpu, reqs, count, _MMU_UPDATE):
-            mfn = ptr >> 12
-            if (
-                not ptr & 7
-                and mfn < nr_frames
-                and owner[mfn] == domid
-                and type_count[mfn]
-                and types[mfn] == l1
-            ):
-                rc = mod_l1_entry(ptr, val, domid)
-            else:
-                rc = _mmu_update_one(domain, ptr, val)
+        while True:
+            # Runs of L1 updates go to the frame table in one call (the common case, and
+            # the one XenoLinux batches); anything else takes the general path.
+            applied, rc, pending = ft.apply_l1_updates(requests, domain.domid)
+            done += applied
+            if rc or pending is None:
+                break
+            rc = _mmu_update_one(domain, *pending)
             if rc:
                 break
             done += 1
