@@ -89,6 +89,7 @@ struct mmu_stats {
 };
 extern struct mmu_stats mmu_stats;
 void set_pte(pte_t *ptep, pte_t val);
+void set_update_batch(unsigned long n);
 void flush_page_update_queue(void);
 void make_page_readonly(void *page);
 void make_page_writable(void *page);

@@ -23,14 +23,21 @@
 
 static mmu_update_t update_queue[QUEUE_SIZE];
 static unsigned int queue_len;
+static unsigned int queue_limit = QUEUE_SIZE;   /* "batch=N" on the command line */
 static pte_t *current_l3;               /* what NEW_BASEPTR last loaded; 0 = the builder's */
 
 struct mmu_stats mmu_stats;
 
+/* How many writes to queue before handing them to Xen (1 = no batching). */
+void set_update_batch(unsigned long n)
+{
+    queue_limit = n < 1 ? 1 : n > QUEUE_SIZE ? QUEUE_SIZE : (unsigned int)n;
+}
+
 /* Queue "set the entry at ptep (a direct-map address) to val". */
 void set_pte(pte_t *ptep, pte_t val)
 {
-    if (queue_len == QUEUE_SIZE)
+    if (queue_len >= queue_limit)
         flush_page_update_queue();
     update_queue[queue_len].ptr = virt_to_machine(ptep) | MMU_NORMAL_PT_UPDATE;
     update_queue[queue_len].val = val;

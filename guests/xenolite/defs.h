@@ -38,7 +38,7 @@ int copyout(pte_t *l3, unsigned long va, const void *src, unsigned long len);
 int copyin(pte_t *l3, void *dst, unsigned long va, unsigned long len);
 
 /* proc.c */
-void userinit(int nworkers, int probes);
+void userinit(int nworkers, int probes, int prefault_kib);
 void scheduler(void) __attribute__((noreturn));
 int fork(void);
 void exit(int status) __attribute__((noreturn));

@@ -23,7 +23,9 @@ void start_kernel(start_info_t *si)
     nworkers = cmdline_ulong((const char *)si->cmd_line, "workers", DEFAULT_WORKERS);
     if (nworkers > MAXWORKERS)
         nworkers = MAXWORKERS;
-    userinit((int)nworkers, cmdline_ulong((const char *)si->cmd_line, "probes", 0) != 0);
+    set_update_batch(cmdline_ulong((const char *)si->cmd_line, "batch", 2048));
+    userinit((int)nworkers, cmdline_ulong((const char *)si->cmd_line, "probes", 0) != 0,
+             (int)cmdline_ulong((const char *)si->cmd_line, "prefault", 0));
     scheduler();
 }
 

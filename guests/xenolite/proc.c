@@ -23,7 +23,7 @@ struct proc *curproc;
 
 /* The user programs (user_*.c), linked into the kernel image by guest.ld. */
 extern char __user_start[], __user_end[];
-void init_main(int nworkers, int probes);
+void init_main(int nworkers, int probes, int prefault_kib);
 
 /*
  * A process slot with a kernel stack laid out for its first switch:
@@ -58,11 +58,12 @@ static struct proc *allocproc(void)
 }
 
 /* The first process: the user programs copied to USER_TEXT, running init_main(). */
-void userinit(int nworkers, int probes)
+void userinit(int nworkers, int probes, int prefault_kib)
 {
     struct proc *p = allocproc();
     unsigned long text_len = (unsigned long)(__user_end - __user_start);
-    uint32_t args[3] = { 0, (uint32_t)nworkers, (uint32_t)probes };  /* return address, arguments */
+    /* return address, then the arguments */
+    uint32_t args[4] = { 0, (uint32_t)nworkers, (uint32_t)probes, (uint32_t)prefault_kib };
 
     if (!p || !(p->l3 = uvm_create()) || uvm_load(p->l3, USER_TEXT, __user_start, text_len) < 0)
         panic("userinit: out of memory");

@@ -86,7 +86,7 @@ static inline void poweroff(void)
 void uprintf(const char *fmt, ...);
 
 /* user_init.c, user_worker.c, user_probe.c */
-void init_main(int nworkers, int probes) __attribute__((noreturn));
+void init_main(int nworkers, int probes, int prefault_kib) __attribute__((noreturn));
 unsigned int worker(int id);
 void probe(int kind);
 #define NPROBES 4

@@ -2,7 +2,8 @@
  * user_init.c — init, the first process (pid 1), in ring 3.
  *
  * The kernel passes it the number of workers ("workers=N" on the command
- * line) and whether to run the probes ("probes=1") as its arguments. It
+ * line), whether to run the probes ("probes=1") and how much heap to touch
+ * before forking ("prefault=KiB") as its arguments. It
  * forks the workers, waits for each one, prints the checksum each exited
  * with, checks that every page the workers used came back, and powers the
  * domain off.
@@ -27,12 +28,17 @@ static void run_probes(void)
     }
 }
 
-void init_main(int nworkers, int probes)
+void init_main(int nworkers, int probes, int prefault_kib)
 {
     struct sysinfo before, after;
     int pids[MAXWORKERS];
     int i, n, pid, status;
 
+    /* "prefault=K": touch K KiB of heap first, so each fork has that much to share. */
+    for (i = 0; i < prefault_kib * 1024 && i < (int)(USER_HEAP_END - USER_HEAP); i += 4096)
+        ((volatile unsigned char *)USER_HEAP)[i] = 1;
+    if (prefault_kib)
+        uprintf(USTR("init: touched %d KiB of heap before forking\n"), prefault_kib);
     sysinfo(&before);
     if (probes)
         run_probes();
