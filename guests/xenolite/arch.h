@@ -1,7 +1,7 @@
 /*
  * arch.h — what the machine-independent part of xenolite (kalloc.c, vm.c,
  * proc.c, trap.c, syscall.c) needs from the machine, and the Xen port of it
- * (arch_xen_*.c).
+ * (arch/xen/).
  *
  * A native x86 port would keep every name and change the bodies: set_pte()
  * would be a plain store, switch_page_tables() a `mov %eax, %cr3`, and
@@ -57,7 +57,7 @@ static inline void *pte_page(pte_t pte) { return mfn_to_virt(PTE_MFN(pte)); }
 
 /*
  * The frame Xen builds on the ring-1 stack for a trap ("bounce frame",
- * paper §2.1.2), completed by arch_xen_entry.S. Pushed last first: Xen
+ * paper §2.1.2), completed by arch/xen/entry.S. Pushed last first: Xen
  * pushes ss..eip (and err for #GP/#PF); the stub the vector number (and a
  * 0 err where Xen pushed none); alltraps ds, es and pushal's registers.
  */
@@ -73,7 +73,7 @@ struct trapframe {
 
 static inline int from_user(const struct trapframe *tf) { return (tf->cs & 3) == 3; }
 
-/* arch_xen_setup.c: start of day */
+/* arch/xen/setup.c: start of day */
 extern pte_t *boot_l3;          /* the builder's L3: an address space with only the kernel */
 extern pte_t *kernel_l2;        /* the top L2 (L3 slot 3) every address space shares */
 void arch_setup(start_info_t *si);
@@ -81,7 +81,7 @@ unsigned long kmap_init(start_info_t *si);
 void arch_set_kernel_stack(void *top);
 unsigned long arch_fault_address(void);
 
-/* arch_xen_mmu.c: page-table updates, batched (paper §3.3.3) */
+/* arch/xen/mmu.c: page-table updates, batched (paper §3.3.3) */
 struct mmu_stats {
     unsigned int batches;       /* mmu_update hypercalls */
     unsigned int updates;       /* entries they carried */
@@ -100,7 +100,7 @@ pte_t *current_page_tables(void);
 void flush_tlb(void);
 void flush_tlb_page(unsigned long va);
 
-/* arch_xen_entry.S: the handlers named in the trap table, and the way back */
+/* arch/xen/entry.S: the handlers named in the trap table, and the way back */
 void divide_error(void);
 void invalid_op(void);
 void general_protection(void);

@@ -1,5 +1,5 @@
 /*
- * trap.c — what to do with a trap Xen bounced to us (arch_xen_entry.S
+ * trap.c — what to do with a trap Xen bounced to us (arch/xen/entry.S
  * saved the registers into a struct trapframe and called trap()).
  *
  * From ring 3: a system call, a page fault that vm.c can resolve (demand

@@ -110,18 +110,22 @@ def build_guest(
     script = f"{stage}/{_LINKER_SCRIPT}"
     if script not in inputs:
         script = f"lib/{_LINKER_SCRIPT}"
+    # The shared runtime's top-level sources, and all of the guest's, subfolders included
+    # (xenolite keeps its architecture-dependent code in arch/xen/, as Linux did).
     sources = [
         path
-        for prefix in ("lib/", f"{stage}/")
         for path in sorted(inputs)
-        if path.startswith(prefix) and path.count("/") == 1 and path.endswith(_SOURCE_SUFFIXES)
+        if path.endswith(_SOURCE_SUFFIXES)
+        and ((path.startswith("lib/") and path.count("/") == 1) or path.startswith(f"{stage}/"))
     ]
+    # A guest's own headers are found from any of its subfolders.
+    guest_flags = (*_INCLUDE_FLAGS, "-I", stage)
     if not any(path.startswith(f"{stage}/") for path in sources):
         raise BuildError(f"guest {name!r} ({folder}) has no .c or .S files")
 
     key = cache_key(
         tool_version=zig_version(),
-        flag_lists=[CFLAGS, _INCLUDE_FLAGS, LDFLAGS, ("-T", script)],
+        flag_lists=[CFLAGS, guest_flags, LDFLAGS, ("-T", script)],
         inputs=inputs.items(),
     )
     dest = image_path(cache, name, key)
@@ -136,7 +140,7 @@ def build_guest(
         jobs = [(src, "obj/" + src.replace("/", "__") + ".o") for src in sources]
         env = toolchain_env(cache)
         compile_sources(
-            jobs, cwd=work, extra_flags=_INCLUDE_FLAGS, env=env, progress_label=f"building {name}"
+            jobs, cwd=work, extra_flags=guest_flags, env=env, progress_label=f"building {name}"
         )
         link([obj for _, obj in jobs], script=script, output="kernel.elf", cwd=work, env=env)
         publish(work / "kernel.elf", dest)

@@ -1,5 +1,5 @@
 /*
- * arch_xen_setup.c — the start of day under Xen: what the domain builder
+ * arch/xen/setup.c — the start of day under Xen: what the domain builder
  * left us, the trap table, and the kernel's direct map of all our memory.
  *
  * At entry (xen-pv-abi.md, "Start-of-day virtual layout") only the region

@@ -1,5 +1,5 @@
 /*
- * arch_xen_mmu.c — page-table updates under Xen (paper §3.3.3).
+ * arch/xen/mmu.c — page-table updates under Xen (paper §3.3.3).
  *
  * A PV kernel reads its page tables directly but may not write them: every
  * frame in use as a page table is mapped read-only, and a write is a

@@ -1,5 +1,5 @@
 /*
- * arch_xen_entry.S — the handlers named in the trap table, and the return.
+ * arch/xen/entry.S — the handlers named in the trap table, and the return.
  *
  * Xen reflects a trap by building a bounce frame on the ring-1 stack and
  * jumping here (paper §2.1.2). From ring 3 the stack is the one given to
