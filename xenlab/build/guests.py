@@ -1,7 +1,7 @@
 """The catalogue of guest kernels, and building one into an ELF image.
 
-A guest is a folder of C and assembly sources (``*.c``, ``*.S``, top level
-only; headers and subfolders are inputs too). Every guest is linked with
+A guest is a folder of C and assembly sources (``*.c``, ``*.S``, in it or
+in its subfolders, which can include the guest's headers by name). Every guest is linked with
 the shared runtime in ``guests/lib`` (entry code, ELF notes, printk, ...)
 and compiled against ``guests/include`` (Xen's public ABI in C). The
 built-in guests are the subfolders of ``guests/`` that have a README.md;
