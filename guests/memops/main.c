@@ -116,11 +116,41 @@ static void descriptors(void)
     check("update_descriptor(a frame of Xen's)", HYPERVISOR_update_descriptor(XEN_FRAME_0, segment(3, 0, 16)), -EINVAL);
 }
 
+static int set_ldt(unsigned long va, unsigned int entries)
+{
+    struct mmuext_op op = { .cmd = MMUEXT_SET_LDT, .arg1.linear_addr = va, .arg2.nr_ents = entries };
+    return HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF);
+}
+
+static void local_descriptors(void)
+{
+    unsigned long ldt_pfn = si->nr_pages - 21, ldt = mfn_of(ldt_pfn);
+    unsigned long ldt_va = SCRATCH + 0x1000;
+    uint64_t *page = (uint64_t *)ldt_va;
+    unsigned long ds = 0;
+
+    HYPERVISOR_update_va_mapping(ldt_va, ((uint64_t)ldt << 12) | PTE_RW, UVMF_INVLPG);
+    memset(page, 0, 4096);
+    page[1] = segment(3, 0, 0xF6800);                /* LDT entry 1: user data */
+    check("SET_LDT while its page is mapped writable", set_ldt(ldt_va, 2), -EINVAL);
+    HYPERVISOR_update_va_mapping(ldt_va, ((uint64_t)ldt << 12) | PTE_RO, UVMF_INVLPG);
+    check("SET_LDT at a misaligned address", set_ldt(ldt_va + 8, 2), -EINVAL);
+    check("SET_LDT(2 entries)", set_ldt(ldt_va, 2), 0);
+    asm volatile("movl %%ds, %0\n\tmovl %1, %%ds\n\tmovl (%2), %%eax\n\tmovl %0, %%ds"
+                 : "=&r"(ds) : "r"(0x0FUL), "r"(si) : "eax", "memory");
+    check("  ...loaded DS from it (selector 0x0f: LDT, RPL 3) and back", ds, FLAT_RING1_DS);
+    check("remap the LDT's address writable", HYPERVISOR_update_va_mapping(ldt_va, ((uint64_t)ldt << 12) | PTE_RW, UVMF_INVLPG), -EINVAL);
+    check("SET_LDT(0): no LDT", set_ldt(0, 0), 0);
+    check("  ...now its page may be mapped writable", HYPERVISOR_update_va_mapping(ldt_va, ((uint64_t)ldt << 12) | PTE_RW, UVMF_INVLPG), 0);
+    HYPERVISOR_update_va_mapping(ldt_va, 0, UVMF_INVLPG);
+}
+
 void start_kernel(start_info_t *start_info)
 {
     si = start_info;
     balloon();
     descriptors();
+    local_descriptors();
     printk("%s\n", failures ? "SOME CHECKS FAILED" : "all checks passed");
     shutdown(failures ? SHUTDOWN_crash : SHUTDOWN_poweroff);
 }

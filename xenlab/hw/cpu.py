@@ -50,6 +50,7 @@ from unicorn.x86_const import (
     UC_X86_REG_FS,
     UC_X86_REG_GDTR,
     UC_X86_REG_GS,
+    UC_X86_REG_LDTR,
     UC_X86_REG_SS,
 )
 
@@ -300,6 +301,15 @@ class CPU:
     def cr3(self) -> int:
         return self.uc.reg_read(UC_X86_REG_CR3)
 
+    def set_ldt(self, base: int, entries: int) -> None:
+        """Load the LDT register: ``entries`` descriptors at linear address ``base`` (0
+        entries: no LDT).  Like CR3, it is part of the context a vCPU saves."""
+        if entries:
+            # The hidden flags of an LDT system segment: present, type 2.
+            self.uc.reg_write(UC_X86_REG_LDTR, (0, base, entries * 8 - 1, 0x8200))
+        else:
+            self.uc.reg_write(UC_X86_REG_LDTR, (0, 0, 0, 0))
+
     def set_cr3(self, cr3: int) -> None:
         """Switch address space; Unicorn flushes its TLB on a CR3 write (field notes, trap 5)."""
         self.uc.reg_write(UC_X86_REG_CR3, cr3)
@@ -314,7 +324,9 @@ class CPU:
         return self.env.error_code.value & 0xFFFF
 
     # ----------------------------------------------------------------- rings and contexts
-    def enter_ring(self, ring: int, *, eip: int, esp: int, eflags: int, cr3: int) -> None:
+    def enter_ring(
+        self, ring: int, *, eip: int, esp: int, eflags: int, cr3: int, ldt: tuple[int, int] = (0, 0)
+    ) -> None:
         """Continue in ``ring`` at ``eip``/``esp`` keeping the general registers.
 
         Restores the ring's template context (which carries the ring's CS/SS and their
@@ -334,6 +346,8 @@ class CPU:
                 self._reg32.value = selector
                 uclib.uc_reg_write(self._handle, reg, self._reg32_ref)
         self.set_cr3(cr3)
+        if ldt[1]:
+            self.set_ldt(*ldt)  # the template has none
         self.regs[ESP] = esp
         self.eip = eip
         self.eflags = eflags

@@ -1,4 +1,5 @@
-"""Segment descriptors: ``set_gdt`` and ``update_descriptor`` (Table 1, "segmentation").
+"""Segment descriptors: ``set_gdt``, ``update_descriptor`` and the LDT (``MMUEXT_SET_LDT``)
+(Table 1, "segmentation").
 
 A guest may install its own GDT (up to 14 pages, entries below Xen's reserved ones at
 7168), but every descriptor is checked first, and the frames become type "seg_desc", so
@@ -13,8 +14,9 @@ they can never be mapped writable while in use (paper §3.3.3).  The rules
   enforces no segment limits at all, this check is the protection that counts);
 * no expand-down data segments (simplified: their range always reaches the top).
 
-Not-present descriptors are always accepted.  The GDT frames are mapped read-only into the
-domain's GDT window in the hypervisor hole (``setup.Hole``).
+Not-present descriptors are always accepted.  GDT and LDT frames are mapped read-only into
+the domain's GDT and LDT windows in the hypervisor hole (``setup.Hole``), which is where
+the CPU's GDTR and LDTR point.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 from xenlab.abi import errno, layout
 from xenlab.hw import x86
 from xenlab.xen.frametable import PageType
+from xenlab.xen.setup import LDT_PAGES, LDT_VIRT_START
 
 if TYPE_CHECKING:
     from xenlab.xen.domain import VCPU
@@ -92,4 +95,39 @@ def do_update_descriptor(vcpu: VCPU, ma_lo: int, ma_hi: int, desc_lo: int, desc_
         return -errno.EINVAL  # mapped writable somewhere, a page table, or bad descriptors
     domain.machine.memory.write(maddr, _DESC.pack(desc_lo, desc_hi))
     ft.put_page_type(mfn, domain.domid)
+    return 0
+
+
+# ---------------------------------------------------------------- the LDT
+def ldt_register(vcpu: VCPU) -> tuple[int, int]:
+    """(base, entries) for the CPU's LDT register: the vCPU's LDT window in Xen's hole."""
+    return (LDT_VIRT_START, vcpu.ldt_entries) if vcpu.ldt_entries else (0, 0)
+
+
+def set_ldt(vcpu: VCPU, linear_addr: int, entries: int) -> int:
+    """MMUEXT_SET_LDT: the guest's LDT is ``entries`` descriptors at ``linear_addr`` in its
+    own address space.  Like the GDT, its frames are checked and become "seg_desc", and
+    Xen maps them read-only into its own LDT window, so the guest cannot change them
+    behind Xen's back by remapping the address (Xen maps them lazily; xenlab at once)."""
+    domain = vcpu.domain
+    ft = domain.frametable
+    if entries > LDT_PAGES * ENTRIES_PER_FRAME or linear_addr & 0xFFF:
+        return -errno.EINVAL
+    if linear_addr + 8 * entries > layout.HYPERVISOR_VIRT_START:
+        return -errno.EINVAL
+    taken: list[int] = []
+    for page in range(-(-entries // ENTRIES_PER_FRAME)):
+        maddr = domain.machine.cpu.translate(vcpu.cr3, linear_addr + page * layout.PAGE_SIZE)
+        if maddr is None or ft.get_page_and_type(maddr >> 12, PageType.SEG_DESC, domain.domid):
+            for done in taken:
+                ft.put_page_and_type(done, domain.domid)
+            return -errno.EINVAL
+        taken.append(maddr >> 12)
+    for old in vcpu.ldt_frames:
+        ft.put_page_and_type(old, domain.domid)
+    vcpu.ldt_frames, vcpu.ldt_entries = taken, entries
+    domain.hole.map_ldt(domain.perdomain_l1, taken)
+    cpu = domain.machine.cpu
+    cpu.flush_tlb()  # the LDT window changed under the CPU
+    cpu.set_ldt(*ldt_register(vcpu))
     return 0

@@ -74,6 +74,8 @@ class VCPU:
     baseptr: int = 0  # its frame, typed L3 for as long as it is the base pointer
     gdt_frames: list[int] = field(default_factory=list)  # set_gdt: typed seg_desc while used
     gdt_entries: int = 0
+    ldt_frames: list[int] = field(default_factory=list)  # MMUEXT_SET_LDT: typed seg_desc too
+    ldt_entries: int = 0
     trap_table: dict[int, TrapInfo] = field(default_factory=dict)
     kernel_ss: int = 0  # stack_switch(): the ring-1 stack used for traps from ring 3
     kernel_sp: int = 0

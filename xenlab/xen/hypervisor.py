@@ -147,6 +147,7 @@ class Xen:
             if domain.vcpu and domain.vcpu.started:
                 roots[domain.vcpu.baseptr] += 1
                 roots.update(domain.vcpu.gdt_frames)
+                roots.update(domain.vcpu.ldt_frames)
         return self.frametable.check(owned, roots)
 
     # ------------------------------------------------------------------ traps

@@ -47,6 +47,7 @@ from xenlab.abi.hypercalls import (
 from xenlab.abi.layout import HYPERVISOR_VIRT_START, PAGE_SIZE
 from xenlab.hw import x86
 from xenlab.hw.memory import MachineMemory
+from xenlab.xen.descriptors import set_ldt
 from xenlab.xen.frametable import LEVEL, PageType
 
 if TYPE_CHECKING:
@@ -330,8 +331,7 @@ def _mmuext_one(vcpu: VCPU, cmd: int, arg1: int, arg2: int) -> int:
     if cmd == MMUEXT_NEW_BASEPTR:
         return new_baseptr(vcpu, arg1)
     if cmd == MMUEXT_SET_LDT:
-        # An empty LDT is what every xenlab guest has; LDTs are not implemented yet.
-        return 0 if arg2 == 0 else -errno.ENOSYS
+        return set_ldt(vcpu, arg1, arg2)
     if cmd in (MMUEXT_CLEAR_PAGE, MMUEXT_COPY_PAGE):
         dst = arg1
         if dst >= len(ft.count) or ft.owner[dst] != domain.domid:

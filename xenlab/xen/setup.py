@@ -7,7 +7,8 @@ xenlab's own layout, not ABI:
 
 ==============  ===========================================================================
 0xF5800000      M2P, read-only, 4 bytes per machine frame (ABI)
-0xFC000000      per-domain area: the GDT window, 16 pages (the 2003 hole started here)
+0xFC000000      per-domain area: the GDT window, 16 pages (the 2003 hole started here),
+                then the LDT window, 16 pages
 0xFF000000      hypervisor text: the bring-up trampoline (only in the idle page table)
 ==============  ===========================================================================
 
@@ -29,6 +30,8 @@ from xenlab.hw.memory import OWNER_XEN, FrameAllocator, MachineMemory
 
 PERDOMAIN_VIRT_START = 0xFC000000
 GDT_VIRT_START = PERDOMAIN_VIRT_START
+LDT_VIRT_START = GDT_VIRT_START + layout.GDT_PAGES * layout.PAGE_SIZE  # after the GDT window
+LDT_PAGES = 16  # 8192 descriptors, the most an LDT can hold
 XEN_TEXT_VIRT_START = 0xFF000000
 XEN_STACK_TOP = XEN_TEXT_VIRT_START + 2 * layout.PAGE_SIZE
 FIRST_XEN_L2_SLOT = x86.l2_index(layout.HYPERVISOR_VIRT_START)  # 428
@@ -117,6 +120,14 @@ class Hole:
         for page in range(layout.FIRST_RESERVED_GDT_PAGE):
             frame = frames[page] if page < len(frames) else self.zero_frame
             self.memory.write_u64((perdomain_l1 << 12) + 8 * page, x86.pte(frame << 12, _RO))
+
+    def map_ldt(self, perdomain_l1: int, frames: list[int]) -> None:
+        """Point a domain's LDT window (16 pages after the GDT window) at its LDT frames,
+        read-only; the rest of the window maps nothing."""
+        for page in range(LDT_PAGES):
+            slot = (perdomain_l1 << 12) + 8 * (layout.GDT_PAGES + page)
+            entry = x86.pte(frames[page] << 12, _RO) if page < len(frames) else 0
+            self.memory.write_u64(slot, entry)
 
     def xen_l2_entries(self, perdomain_l1: int) -> dict[int, int]:
         """Xen's slots of a top-level L2: slot index -> entry (copied into each guest's)."""

@@ -25,6 +25,7 @@ from xenlab.abi.layout import TRAP_NAMES, TRAPS_WITH_ERROR_CODE
 from xenlab.hw import x86
 from xenlab.hw.cpu import ESP
 from xenlab.xen.crash import crash_domain
+from xenlab.xen.descriptors import ldt_register
 from xenlab.xen.domain import TrapInfo
 from xenlab.xen.mm import GuestFault
 
@@ -159,7 +160,9 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
         memory.view[vcpu_info + layout.VI_UPCALL_MASK] = 1
     new_eflags = eflags & ~_EFLAGS_CLEARED_ON_BOUNCE
     if from_ring == 3:
-        cpu.enter_ring(1, eip=entry.address, esp=sp, eflags=new_eflags, cr3=vcpu.cr3)
+        cpu.enter_ring(
+            1, eip=entry.address, esp=sp, eflags=new_eflags, cr3=vcpu.cr3, ldt=ldt_register(vcpu)
+        )
     else:
         cpu.set_reg(ESP, sp)
         cpu.eip = entry.address
