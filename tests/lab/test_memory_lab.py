@@ -61,3 +61,11 @@ def test_the_frame_map_has_one_cell_per_frame_and_both_l3s_are_there() -> None:
 def test_the_batching_experiment_counts_one_hypercall_per_batch() -> None:
     points = batching_experiment([1, 512], updates=1024)
     assert [(p.batch, p.hypercalls, p.updates) for p in points] == [(1, 1024, 1024), (512, 2, 1024)]
+
+
+def test_the_fork_experiment_does_the_same_writes_in_fewer_hypercalls_when_batched() -> None:
+    from xenlab.lab.memory import fork_batching_experiment
+
+    single, batched = fork_batching_experiment([1, 2048], prefault_kib=256)
+    assert single.page_table_writes == batched.page_table_writes
+    assert single.mmu_updates > batched.mmu_updates
