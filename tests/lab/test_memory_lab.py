@@ -69,3 +69,9 @@ def test_the_fork_experiment_does_the_same_writes_in_fewer_hypercalls_when_batch
     single, batched = fork_batching_experiment([1, 2048], prefault_kib=256)
     assert single.page_table_writes == batched.page_table_writes
     assert single.mmu_updates > batched.mmu_updates
+
+
+def test_the_frame_map_by_owner_has_a_colour_for_each_domain() -> None:
+    xen, hello = _xen_with_hello()
+    figure = frame_map_figure(xen, by="owner")
+    assert list(figure.data[0].colorbar.ticktext) == ["free", "Xen", "d0 hello"]

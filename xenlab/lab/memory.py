@@ -199,9 +199,30 @@ def frame_categories(xen: Xen) -> list[int]:
     return out
 
 
-def frame_map_figure(xen: Xen, width: int = 128, max_frames: int = 16384) -> go.Figure:
-    """Machine memory as a grid of frames, coloured by use; hover for owner and counts."""
-    cats = frame_categories(xen)[:max_frames]
+_OWNER_COLOURS = ["#f0f0f0", "#444444", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+
+
+def frame_owners(xen: Xen) -> tuple[list[int], list[str]]:
+    """One colour index per machine frame by owner (free, Xen, then each domain), and the
+    legend labels."""
+    domids = sorted(xen.domains)
+    labels = ["free", "Xen", *(_owner_name(xen, d) for d in domids)]
+    index = {OWNER_FREE: 0, OWNER_XEN: 1, **{d: 2 + k for k, d in enumerate(domids)}}
+    return [index.get(owner, 1) for owner in xen.machine.frames.owner], labels
+
+
+def frame_map_figure(
+    xen: Xen, width: int = 128, max_frames: int = 16384, *, by: str = "type"
+) -> go.Figure:
+    """Machine memory as a grid of frames, coloured by use (``by="type"``) or by owner
+    (``by="owner"``); hover for owner, type and counts."""
+    if by == "owner":
+        cats, labels = frame_owners(xen)
+        colours = [_OWNER_COLOURS[k % len(_OWNER_COLOURS)] for k in range(len(labels))]
+    else:
+        cats, labels = frame_categories(xen), [label for label, _ in _CATEGORIES]
+        colours = [colour for _, colour in _CATEGORIES]
+    cats = cats[:max_frames]
     ft = xen.frametable
     rows = [cats[i : i + width] for i in range(0, len(cats), width)]
     hover = [
@@ -212,9 +233,9 @@ def frame_map_figure(xen: Xen, width: int = 128, max_frames: int = 16384) -> go.
         ]
         for i in range(0, len(cats), width)
     ]
-    n = len(_CATEGORIES)
+    n = len(labels)
     scale = []
-    for k, (_, colour) in enumerate(_CATEGORIES):
+    for k, colour in enumerate(colours):
         scale += [[k / n, colour], [(k + 1) / n, colour]]
     fig = go.Figure(
         go.Heatmap(
@@ -226,13 +247,13 @@ def frame_map_figure(xen: Xen, width: int = 128, max_frames: int = 16384) -> go.
             zmax=n - 0.5,
             colorbar=dict(
                 tickvals=list(range(n)),
-                ticktext=[label for label, _ in _CATEGORIES],
+                ticktext=labels,
                 lenmode="fraction",
             ),
         )
     )
     fig.update_layout(
-        title=f"Machine memory, {width} frames per row (first {len(cats)} frames)",
+        title=f"Machine memory by {by}, {width} frames per row (first {len(cats)} frames)",
         yaxis=dict(autorange="reversed", title="row"),
         xaxis_title="frame in row",
         height=420,
