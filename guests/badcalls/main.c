@@ -6,6 +6,7 @@
  * prints what came back next to what Xen returns.  Last, it drops to ring 3
  * and tries a hypercall from there: the CPU must raise #GP instead.
  */
+#include <checks.h>
 #include <console.h>
 #include <hypercall.h>
 #include <hypervisor.h>
@@ -20,19 +21,11 @@
 #define HOLE       ((void *)0xF6000000UL)  /* inside Xen's hole (the M2P) */
 #define PTE_P_RW_US 7ULL
 
-static int failures;
 static unsigned long user_stack[256];
 static unsigned long kernel_stack[1024];
 
 void user_hypercall(void);
 void gp_entry(void);
-
-static void check(const char *what, long got, long want)
-{
-    printk("%-46s = %4ld  %s\n", what, got, got == want ? "ok" : "FAIL");
-    if (got != want)
-        failures++;
-}
 
 /* A hypercall by raw number, bypassing the hypercall page's 128 stubs. */
 static long raw_hypercall(unsigned long nr)
@@ -101,8 +94,7 @@ void ring3_gp(unsigned long *frame)
     check("ring 3 int $0x82: #GP error code (0x82<<3|2)", (long)frame[0], 0x412);
     check("ring 3 int $0x82: saved CS is the ring-3 one", (long)(frame[2] & 0xffff), FLAT_RING3_CS);
     check("ring 3 int $0x82: saved SS is the ring-3 one", (long)frame[5], FLAT_RING3_SS);
-    printk("%s\n", failures ? "SOME CHECKS FAILED" : "all checks passed");
-    shutdown(failures ? SHUTDOWN_crash : SHUTDOWN_poweroff);
+    checks_done();
 }
 
 void start_kernel(start_info_t *si)

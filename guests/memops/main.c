@@ -6,6 +6,7 @@
  * gates, nothing reaching Xen's hole) and the GDT frames may not stay
  * writable.
  */
+#include <checks.h>
 #include <console.h>
 #include <hypercall.h>
 #include <hypervisor.h>
@@ -21,15 +22,7 @@
 #define PTE_RO    5ULL   /* P|US */
 #define PTE_RW    7ULL   /* P|RW|US */
 
-static int failures;
 static const start_info_t *si;
-
-static void check(const char *what, long got, long want)
-{
-    printk("%-50s = %6ld  %s\n", what, got, got == want ? "ok" : "FAIL");
-    if (got != want)
-        failures++;
-}
 
 static unsigned long mfn_of(unsigned long pfn) { return ((const unsigned long *)si->mfn_list)[pfn]; }
 
@@ -151,6 +144,5 @@ void start_kernel(start_info_t *start_info)
     balloon();
     descriptors();
     local_descriptors();
-    printk("%s\n", failures ? "SOME CHECKS FAILED" : "all checks passed");
-    shutdown(failures ? SHUTDOWN_crash : SHUTDOWN_poweroff);
+    checks_done();
 }

@@ -5,6 +5,7 @@
  * a new page table in a free page, pins it and switches to a new base
  * pointer — and checks that each forbidden variant is refused.
  */
+#include <checks.h>
 #include <console.h>
 #include <hypercall.h>
 #include <hypervisor.h>
@@ -21,15 +22,7 @@
 #define PTE_US      4ULL
 #define PTE_DATA    (PTE_P | PTE_RW | PTE_US)
 
-static int failures;
 static const start_info_t *si;
-
-static void check(const char *what, long got, long want)
-{
-    printk("%-52s = %4ld  %s\n", what, got, got == want ? "ok" : "FAIL");
-    if (got != want)
-        failures++;
-}
 
 static unsigned long mfn_of(unsigned long pfn) { return ((const unsigned long *)si->mfn_list)[pfn]; }
 
@@ -148,6 +141,5 @@ void start_kernel(start_info_t *start_info)
     si = start_info;
     batches();
     page_tables();
-    printk("%s\n", failures ? "SOME CHECKS FAILED" : "all checks passed");
-    shutdown(failures ? SHUTDOWN_crash : SHUTDOWN_poweroff);
+    checks_done();
 }

@@ -72,6 +72,6 @@ def test_the_fork_experiment_does_the_same_writes_in_fewer_hypercalls_when_batch
 
 
 def test_the_frame_map_by_owner_has_a_colour_for_each_domain() -> None:
-    xen, hello = _xen_with_hello()
+    xen, _ = _xen_with_hello()
     figure = frame_map_figure(xen, by="owner")
     assert list(figure.data[0].colorbar.ticktext) == ["free", "Xen", "d0 hello"]

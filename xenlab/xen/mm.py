@@ -185,8 +185,10 @@ _MMU_UPDATE = struct.Struct("<QQ")
 _MMUEXT_OP = struct.Struct("<III")
 
 
-def _foreign(vcpu: VCPU, foreigndom: int) -> int:
-    """0 if the updates are for the caller's own domain, else why not."""
+def _check_batch(vcpu: VCPU, count: int, foreigndom: int) -> int:
+    """0 if a batch of ``count`` updates for ``foreigndom`` may go ahead, else why not."""
+    if count > MAX_BATCH:
+        return -errno.EINVAL
     if foreigndom in (DOMID_SELF, vcpu.domain.domid):
         return 0
     # Updating another domain's tables is domain 0's privilege (the domain builder's); a
@@ -214,11 +216,9 @@ def do_mmu_update(vcpu: VCPU, reqs: int, count: int, done_ptr: int, foreigndom: 
     """``mmu_update(reqs[], count, done, foreigndom)``: a batch of checked page-table writes
     (paper §3.3.3: XenoLinux batched up to 2048 per call).  Stops at the first failure;
     ``*done`` says how many succeeded."""
-    rc = _foreign(vcpu, foreigndom)
+    rc = _check_batch(vcpu, count, foreigndom)
     if rc:
         return rc
-    if count > MAX_BATCH:
-        return -errno.EINVAL
     domain = vcpu.domain
     ft = domain.frametable
     requests = _batch(vcpu, reqs, count, _MMU_UPDATE)
@@ -296,11 +296,9 @@ _PIN_TYPES = {
 def do_mmuext_op(vcpu: VCPU, ops: int, count: int, done_ptr: int, foreigndom: int) -> int:
     """``mmuext_op(ops[], count, done, foreigndom)``: pin/unpin, new base pointer, TLB
     flushes, page clear/copy.  Stops at the first failure; ``*done`` counts successes."""
-    rc = _foreign(vcpu, foreigndom)
+    rc = _check_batch(vcpu, count, foreigndom)
     if rc:
         return rc
-    if count > MAX_BATCH:
-        return -errno.EINVAL
     domain = vcpu.domain
     done = 0
     flush = False
