@@ -38,6 +38,13 @@ PREFIXED_GROUPS = [
     (hypercalls, "VMASST_"),
     (hypercalls, "UVMF_"),
     (hypercalls, "XENFEAT_"),
+    (hypercalls, "MMU_"),
+    (hypercalls, "MMUEXT_"),
+    (hypercalls, "XENMEM_"),
+    (hypercalls, "EVTCHNOP_"),
+    (hypercalls, "VIRQ_"),
+    (hypercalls, "CALLBACKOP_"),
+    (hypercalls, "CALLBACKTYPE_"),
     (layout, "XEN_ELFNOTE_"),
 ]
 

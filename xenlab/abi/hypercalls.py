@@ -143,3 +143,41 @@ XENMEM_exchange = 11
 XENMEM_machphys_mapping = 12
 MEMOP_CMD_MASK = 0x3F
 MEMOP_EXTENT_SHIFT = 6
+
+# event_channel_op (event_channel.h)
+EVTCHNOP_bind_interdomain = 0
+EVTCHNOP_bind_virq = 1
+EVTCHNOP_bind_pirq = 2
+EVTCHNOP_close = 3
+EVTCHNOP_send = 4
+EVTCHNOP_status = 5
+EVTCHNOP_alloc_unbound = 6
+EVTCHNOP_bind_ipi = 7
+EVTCHNOP_bind_vcpu = 8
+EVTCHNOP_unmask = 9
+EVTCHNOP_reset = 10
+NR_EVENT_CHANNELS = 1024  # 2-level: 32 words of 32 bits for a 32-bit guest
+# evtchn_status.status
+EVTCHNSTAT_closed = 0
+EVTCHNSTAT_unbound = 1
+EVTCHNSTAT_interdomain = 2
+EVTCHNSTAT_pirq = 3
+EVTCHNSTAT_virq = 4
+EVTCHNSTAT_ipi = 5
+# Virtual interrupts (xen.h)
+VIRQ_TIMER = 0
+VIRQ_DEBUG = 1
+VIRQ_CONSOLE = 2
+VIRQ_DOM_EXC = 3
+NR_VIRQS = 24
+
+# callback_op (callback.h)
+CALLBACKOP_register = 0
+CALLBACKOP_unregister = 1
+CALLBACKTYPE_event = 0
+CALLBACKTYPE_failsafe = 1
+CALLBACKTYPE_syscall = 2
+CALLBACKTYPE_nmi = 4
+CALLBACKTYPE_sysenter = 5
+CALLBACKTYPE_syscall32 = 7
+CALLBACKF_mask_events = 1

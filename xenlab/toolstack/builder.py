@@ -22,13 +22,14 @@ from xenlab.abi.hypercalls import HYPERCALL_STUB_SIZE, HYPERCALL_VECTOR, NR_HYPE
 from xenlab.hw import x86
 from xenlab.toolstack.elfimage import KernelImage
 from xenlab.xen.domain import Domain
+from xenlab.xen.events import Channel, PortState
 from xenlab.xen.frametable import PageType
 from xenlab.xen.hypervisor import Xen
 from xenlab.xen.mm import pin_table
 
 PAGE = layout.PAGE_SIZE
 PADDING = 512 << 10  # mapped slack after the bootstrap region (ABI)
-CONSOLE_EVTCHN = 1  # the console's event-channel port (named now; not yet served)
+
 _L1_FLAGS = x86.PTE_P | x86.PTE_RW | x86.PTE_US | x86.PTE_A | x86.PTE_D
 _L2_FLAGS = x86.PTE_P | x86.PTE_RW | x86.PTE_US | x86.PTE_A | x86.PTE_D
 
@@ -224,12 +225,14 @@ def _fill_start_info(
     si[layout.SI_MAGIC : layout.SI_MAGIC + len(layout.START_INFO_MAGIC)] = layout.START_INFO_MAGIC
     flags = layout.SIF_PRIVILEGED | layout.SIF_INITDOMAIN if privileged else 0
     console_mfn = domain.p2m[plan.pfn(plan.console)]
+    # The console's port, offered to domain 0 (its back end), as Xen's builder does.
+    console_port = domain.events.allocate(Channel(PortState.UNBOUND, remote_dom=0))
     for offset, value in (
         (layout.SI_NR_PAGES, nr_pages),
         (layout.SI_SHARED_INFO, domain.shared_info_mfn << 12),
         (layout.SI_FLAGS, flags),
         (layout.SI_CONSOLE_MFN, console_mfn),
-        (layout.SI_CONSOLE_EVTCHN, CONSOLE_EVTCHN),
+        (layout.SI_CONSOLE_EVTCHN, console_port),
         (layout.SI_PT_BASE, plan.pt_start),
         (layout.SI_NR_PT_FRAMES, plan.nr_pt_frames),
         (layout.SI_MFN_LIST, plan.mfn_list),

@@ -18,6 +18,7 @@ from xenlab.abi.hypercalls import HYPERCALLS
 if TYPE_CHECKING:
     from xenlab.hw.machine import Machine
     from xenlab.xen.crash import CrashReport
+    from xenlab.xen.events import EventChannels
     from xenlab.xen.frametable import FrameTable
     from xenlab.xen.mm import GuestMemory
     from xenlab.xen.setup import Hole
@@ -54,6 +55,7 @@ class DomainStats:
     traps: Counter[int] = field(default_factory=Counter)
     instructions: int = 0
     slices: int = 0
+    upcalls: int = 0  # event callbacks delivered
     first_console_instruction: int | None = None
 
     def hypercalls_by_name(self) -> dict[str, int]:
@@ -74,6 +76,10 @@ class VCPU:
     baseptr: int = 0  # its frame, typed L3 for as long as it is the base pointer
     gdt_frames: list[int] = field(default_factory=list)  # set_gdt: typed seg_desc while used
     gdt_entries: int = 0
+    event_callback: tuple[int, int] | None = None  # (cs, eip) for upcalls: set_callbacks
+    failsafe_callback: tuple[int, int] | None = None
+    other_callbacks: dict[int, tuple[int, int]] = field(default_factory=dict)  # nmi, sysenter
+    vcpu_info: int = 0  # machine address of this vCPU's vcpu_info in shared_info
     ldt_frames: list[int] = field(default_factory=list)  # MMUEXT_SET_LDT: typed seg_desc too
     ldt_entries: int = 0
     trap_table: dict[int, TrapInfo] = field(default_factory=dict)
@@ -115,6 +121,8 @@ class Domain:
         self.vm_assist = 0  # bitmap of enabled VMASST_TYPE_* (vm_assist hypercall)
         self.shutdown_code: int | None = None  # SCHEDOP_shutdown_code, kept for the toolstack
         self.vcpu: VCPU | None = None
+        self.events: EventChannels | None = None  # its ports (xen.events)
+        self.domain_table: dict[int, Domain] = {}  # every domain, by id: for interdomain events
         self.guest_memory: GuestMemory | None = None
         self.stats = DomainStats()
         self._console = bytearray()

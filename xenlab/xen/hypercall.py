@@ -19,7 +19,14 @@ from xenlab.abi import errno
 from xenlab.abi.hypercalls import NUMBER
 from xenlab.xen.console import do_console_io
 from xenlab.xen.descriptors import do_set_gdt, do_update_descriptor
-from xenlab.xen.domain import NR_HYPERCALL_SLOTS
+from xenlab.xen.domain import NR_HYPERCALL_SLOTS, DomainState
+from xenlab.xen.events import (
+    check_upcall,
+    do_callback_op,
+    do_event_channel_op,
+    do_event_channel_op_compat,
+    do_set_callbacks,
+)
 from xenlab.xen.memory import do_memory_op
 from xenlab.xen.mm import (
     GuestFault,
@@ -44,6 +51,10 @@ for _name, _entry in {
     "sched_op_compat": (do_sched_op_compat, 2),
     "update_va_mapping": (do_update_va_mapping, 4),
     "mmu_update": (do_mmu_update, 4),
+    "event_channel_op": (do_event_channel_op, 2),
+    "event_channel_op_compat": (do_event_channel_op_compat, 1),
+    "set_callbacks": (do_set_callbacks, 4),
+    "callback_op": (do_callback_op, 2),
     "memory_op": (do_memory_op, 2),
     "set_gdt": (do_set_gdt, 2),
     "update_descriptor": (do_update_descriptor, 4),
@@ -59,13 +70,16 @@ _MASK = 0xFFFFFFFF
 _ENOSYS = -errno.ENOSYS & _MASK
 
 
-def make_hypercall_entry(regs, current: list) -> Callable[[], None]:
+def make_hypercall_entry(regs, current: list, memory_view) -> Callable[[], None]:
     """The hypercall entry point for the CPU's fast path.
 
     ``regs`` is the CPU's live register file (QEMU order: EAX ECX EDX EBX ESP EBP ESI EDI),
-    ``current`` a one-element list holding the running vCPU.  Everything is bound in the
-    closure: this function runs once per hypercall.
+    ``current`` a one-element list holding the running vCPU, ``memory_view`` machine
+    memory (for the vCPU's event flags).  Everything is bound in the closure: this function
+    runs once per hypercall.
     """
+    view = memory_view
+    runnable = DomainState.RUNNABLE
     table = HYPERCALL_TABLE
     nr_slots = NR_HYPERCALL_SLOTS
     mask = _MASK
@@ -99,5 +113,9 @@ def make_hypercall_entry(regs, current: list) -> Callable[[], None]:
         except GuestFault:
             result = -errno.EFAULT
         regs[0] = result & mask
+        # Returning to the guest: an event pending with the virtual IF set is delivered
+        # now (a byte test on the common path; paper §3.1).
+        if view[vcpu.vcpu_info] and vcpu.domain.state is runnable:
+            check_upcall(vcpu)
 
     return hypercall

@@ -19,6 +19,7 @@ from xenlab.hw.memory import OWNER_FREE
 from xenlab.xen.crash import crash_domain
 from xenlab.xen.descriptors import frame_of_descriptors_ok
 from xenlab.xen.domain import VCPU, Domain, DomainState
+from xenlab.xen.events import EventChannels, check_upcall
 from xenlab.xen.frametable import FrameTable, PageType
 from xenlab.xen.hypercall import make_hypercall_entry
 from xenlab.xen.memory import alloc_domheap_pages
@@ -60,7 +61,9 @@ class Xen:
         )
         self._current: list[VCPU | None] = [None]  # shared with the hypercall entry
         self.cpu.set_fast_interrupt(
-            HYPERCALL_VECTOR, 1, make_hypercall_entry(self.cpu.regs, self._current)
+            HYPERCALL_VECTOR,
+            1,
+            make_hypercall_entry(self.cpu.regs, self._current, self.machine.memory.view),
         )
         self.system_instructions = 0  # virtual time of the whole machine, in instructions
         self.log: list[str] = []  # the hypervisor's own messages (``xl dmesg``)
@@ -91,6 +94,9 @@ class Xen:
         (domain.shared_info_mfn,) = self.machine.frames.alloc(domid, 1)
         self.machine.memory.clear_frame(domain.shared_info_mfn)
         self.frametable.assign(domain.shared_info_mfn)
+        vcpu.vcpu_info = domain.shared_info_mfn << 12
+        domain.events = EventChannels()
+        domain.domain_table = self.domains
         self.domains[domid] = domain
         self.log.append(f"(XEN) created domain {domid} ({name})")
         return domain
@@ -193,6 +199,7 @@ class Xen:
                 cpu.save_context(previous.context)
             cpu.load_context(vcpu.context)
             self._current[0] = vcpu
+        check_upcall(vcpu)  # events that arrived while it was descheduled
         try:
             ran = cpu.run(budget)
         except EmulationError as exc:

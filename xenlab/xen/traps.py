@@ -39,7 +39,12 @@ _TRAP_INFO = struct.Struct("<BBHI")
 _EFLAGS_CLEARED_ON_BOUNCE = x86.EFLAGS_TF | x86.EFLAGS_NT | x86.EFLAGS_VM | x86.EFLAGS_RF
 
 
+EVENT_CALLBACK_VECTOR = 0x100  # not a CPU vector: how an event upcall shows in reports
+
+
 def trap_name(vector: int) -> str:
+    if vector == EVENT_CALLBACK_VECTOR:
+        return "event upcall"
     return TRAP_NAMES.get(vector, f"int {vector:#x}")
 
 
