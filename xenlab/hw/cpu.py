@@ -92,6 +92,7 @@ class BringUp:
     trampoline_va: int
     stack_top_va: int
     rings: dict[int, RingSelectors]
+    trap_rdtsc: bool = True  # CR4.TSD: rdtsc outside ring 0 raises #GP
 
 
 class EmulationError(RuntimeError):
@@ -151,7 +152,7 @@ class CPU:
         uc = self.uc
         ring0 = spec.rings[0]
         uc.reg_write(UC_X86_REG_GDTR, (0, spec.gdt_va, spec.gdt_limit, 0))
-        uc.reg_write(UC_X86_REG_CR4, x86.CR4_PAE)
+        uc.reg_write(UC_X86_REG_CR4, x86.CR4_PAE | (x86.CR4_TSD if spec.trap_rdtsc else 0))
         uc.reg_write(UC_X86_REG_CR3, spec.cr3)
         uc.reg_write(UC_X86_REG_CR0, x86.CR0_PE | x86.CR0_ET | x86.CR0_NE | x86.CR0_WP | x86.CR0_PG)
         uc.reg_write(UC_X86_REG_CS, ring0.cs)

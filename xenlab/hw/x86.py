@@ -41,6 +41,7 @@ CR0_ET = 1 << 4
 CR0_NE = 1 << 5
 CR0_WP = 1 << 16  # ring 1 honours read-only PTEs only with WP set
 CR0_PG = 1 << 31
+CR4_TSD = 1 << 2  # rdtsc only in ring 0: so a hypervisor can emulate the guest's TSC
 CR4_PAE = 1 << 5
 EFLAGS_FIXED = 1 << 1  # bit 1 always reads as 1
 EFLAGS_IF = 1 << 9

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from xenlab.xen.frametable import FrameTable
     from xenlab.xen.mm import GuestMemory
     from xenlab.xen.setup import Hole
+    from xenlab.xen.time import SystemClock
 
 # Hypercall numbers fit in this table; anything above is unknown (-ENOSYS) but still counted.
 NR_HYPERCALL_SLOTS = 64
@@ -56,6 +57,7 @@ class DomainStats:
     instructions: int = 0
     slices: int = 0
     upcalls: int = 0  # event callbacks delivered
+    emulated: int = 0  # privileged instructions Xen emulated (rdtsc)
     first_console_instruction: int | None = None
 
     def hypercalls_by_name(self) -> dict[str, int]:
@@ -80,6 +82,7 @@ class VCPU:
     failsafe_callback: tuple[int, int] | None = None
     other_callbacks: dict[int, tuple[int, int]] = field(default_factory=dict)  # nmi, sysenter
     vcpu_info: int = 0  # machine address of this vCPU's vcpu_info in shared_info
+    timer_deadline: int | None = None  # set_timer_op: system time at which VIRQ_TIMER fires
     ldt_frames: list[int] = field(default_factory=list)  # MMUEXT_SET_LDT: typed seg_desc too
     ldt_entries: int = 0
     trap_table: dict[int, TrapInfo] = field(default_factory=dict)
@@ -123,6 +126,7 @@ class Domain:
         self.vcpu: VCPU | None = None
         self.events: EventChannels | None = None  # its ports (xen.events)
         self.domain_table: dict[int, Domain] = {}  # every domain, by id: for interdomain events
+        self.clock: SystemClock | None = None  # the machine's system time (xen.time)
         self.guest_memory: GuestMemory | None = None
         self.stats = DomainStats()
         self._console = bytearray()

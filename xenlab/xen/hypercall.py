@@ -36,6 +36,7 @@ from xenlab.xen.mm import (
     do_vm_assist,
 )
 from xenlab.xen.schedule import do_sched_op, do_sched_op_compat
+from xenlab.xen.time import do_set_timer_op
 from xenlab.xen.traps import do_set_trap_table, do_stack_switch
 from xenlab.xen.version import do_xen_version
 
@@ -51,6 +52,7 @@ for _name, _entry in {
     "sched_op_compat": (do_sched_op_compat, 2),
     "update_va_mapping": (do_update_va_mapping, 4),
     "mmu_update": (do_mmu_update, 4),
+    "set_timer_op": (do_set_timer_op, 2),
     "event_channel_op": (do_event_channel_op, 2),
     "event_channel_op_compat": (do_event_channel_op_compat, 1),
     "set_callbacks": (do_set_callbacks, 4),

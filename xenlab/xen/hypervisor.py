@@ -26,6 +26,13 @@ from xenlab.xen.memory import alloc_domheap_pages
 from xenlab.xen.mm import GuestMemory
 from xenlab.xen.schedule import RoundRobin
 from xenlab.xen.setup import M2P_INVALID, Hole, bring_up_cpu
+from xenlab.xen.time import (
+    NS_PER_INSTRUCTION,
+    SystemClock,
+    fire_timer,
+    init_wall_clock,
+    publish_time,
+)
 from xenlab.xen.traps import handle_trap
 
 MAX_DOMAINS = 0x7FF0  # DOMID_FIRST_RESERVED
@@ -65,7 +72,8 @@ class Xen:
             1,
             make_hypercall_entry(self.cpu.regs, self._current, self.machine.memory.view),
         )
-        self.system_instructions = 0  # virtual time of the whole machine, in instructions
+        self.system_instructions = 0  # guest instructions run, all domains together
+        self.clock = SystemClock(self.cpu)  # system time (xen.time): runs, and idle jumps
         self.log: list[str] = []  # the hypervisor's own messages (``xl dmesg``)
         self._next_domid = 0
 
@@ -97,6 +105,8 @@ class Xen:
         vcpu.vcpu_info = domain.shared_info_mfn << 12
         domain.events = EventChannels()
         domain.domain_table = self.domains
+        domain.clock = self.clock
+        init_wall_clock(domain)
         self.domains[domid] = domain
         self.log.append(f"(XEN) created domain {domid} ({name})")
         return domain
@@ -177,9 +187,13 @@ class Xen:
         spent = 0
         domains = self.domains
         while True:
+            next_timer = self._fire_timers()
             domain = self.scheduler.pick(list(domains.values()))
             if domain is None:
-                return RunResult("idle", spent, time.monotonic() - started)
+                if next_timer is None:
+                    return RunResult("idle", spent, time.monotonic() - started)
+                self.clock.idle_until(next_timer)  # everyone waits: time jumps to the timer
+                continue
             if max_instructions is not None and spent >= max_instructions:
                 return RunResult("budget", spent, time.monotonic() - started)
             if deadline is not None and time.monotonic() >= deadline:
@@ -187,7 +201,23 @@ class Xen:
             budget = self.scheduler.slice
             if max_instructions is not None:
                 budget = min(budget, max_instructions - spent)
+            if next_timer is not None:  # stop in time to fire it
+                budget = max(1, min(budget, next_timer - self.clock.now()))
             spent += self._run_slice(domain, budget)
+
+    def _fire_timers(self) -> int | None:
+        """Fire every timer that is due; return when the next one is (system time)."""
+        now = self.clock.now()
+        upcoming = None
+        for domain in self.domains.values():
+            vcpu = domain.vcpu
+            if vcpu is None or vcpu.timer_deadline is None or not domain.alive:
+                continue
+            if vcpu.timer_deadline <= now:
+                fire_timer(vcpu)
+            elif upcoming is None or vcpu.timer_deadline < upcoming:
+                upcoming = vcpu.timer_deadline
+        return upcoming
 
     def _run_slice(self, domain: Domain, budget: int) -> int:
         vcpu = domain.vcpu
@@ -199,12 +229,15 @@ class Xen:
                 cpu.save_context(previous.context)
             cpu.load_context(vcpu.context)
             self._current[0] = vcpu
+        publish_time(domain, self.clock.now())  # the guest's view of time, when scheduled in
         check_upcall(vcpu)  # events that arrived while it was descheduled
+        self.clock.start_run()
         try:
             ran = cpu.run(budget)
         except EmulationError as exc:
             ran = cpu.counter.executed() if cpu.counter else 0
             crash_domain(vcpu, f"the emulated CPU stopped: {exc}")
+        self.clock.end_run(ran)
         domain.stats.instructions += ran
         domain.stats.slices += 1
         self.system_instructions += ran
@@ -219,11 +252,9 @@ class Xen:
         return ran
 
     def virtual_time_ns(self, domain: Domain | None = None) -> int:
-        """Virtual time: one instruction is one nanosecond of a 1 GHz, one-IPC CPU
-        (deterministic by construction; wall-clock figures are reported apart)."""
-        return (
-            domain.stats.instructions if domain else self.system_instructions
-        ) * NS_PER_INSTRUCTION
-
-
-NS_PER_INSTRUCTION = 1
+        """A domain's virtual time (ns it has run: one instruction is one nanosecond of
+        a 1 GHz CPU), or without a domain the machine's system time, idle time included.
+        Deterministic by construction; wall-clock figures are reported apart."""
+        if domain is None:
+            return self.clock.now()
+        return domain.stats.instructions * NS_PER_INSTRUCTION

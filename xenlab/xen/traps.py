@@ -11,8 +11,9 @@ The page-fault handler is the one that changes: the guest cannot read CR2 in rin
 Xen stores the faulting address in ``vcpu_info.arch.cr2`` first.
 
 Simplified, relative to real Xen: Xen emulates a few privileged instructions for PV guests
-(I/O port access with IOPL, a CR3 write becomes a NEW_BASEPTR); xenlab emulates none, so
-every privileged instruction reaches the guest as #GP — which is what students should see.
+(I/O port access with IOPL, a CR3 write becomes a NEW_BASEPTR); xenlab emulates only
+``rdtsc`` (made privileged by CR4.TSD, so time stays virtual), so every other privileged
+instruction reaches the guest as #GP — which is what students should see.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ def handle_trap(vcpu: VCPU, vector: int, software: bool) -> None:
         error_code = cpu.page_fault_error_code
     if vector == layout.TRAP_PAGE_FAULT:
         _write_vcpu_info_cr2(vcpu, cpu.cr2)
+    elif vector == layout.TRAP_GP_FAULT and error_code == 0 and emulate_rdtsc(vcpu):
+        vcpu.domain.stats.emulated += 1
+        return
     deliver_fault(vcpu, vector, error_code, cpu.eip)
 
 
@@ -172,6 +176,29 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
         cpu.set_reg(ESP, sp)
         cpu.eip = entry.address
         cpu.eflags = new_eflags
+
+
+def emulate_rdtsc(vcpu: VCPU) -> bool:
+    """#GP from ``rdtsc`` (0F 31) or ``rdtscp`` (0F 01 F9), privileged by CR4.TSD: give the
+    guest the virtual TSC (system time in ns; see ``xen.time``) and step over it.  False
+    if the faulting instruction is something else."""
+    cpu = vcpu.domain.machine.cpu
+    try:
+        opcode = vcpu.domain.guest_memory.read(cpu.eip, 3)
+    except GuestFault:
+        return False
+    if opcode[:2] == b"\x0f\x31":
+        length = 2
+    elif opcode == b"\x0f\x01\xf9":
+        length = 3
+        cpu.set_reg(1, 0)  # ECX = TSC_AUX: xenlab has one CPU, number 0
+    else:
+        return False
+    tsc = vcpu.domain.clock.now()
+    cpu.set_reg(0, tsc)  # EAX: low half
+    cpu.set_reg(2, tsc >> 32)  # EDX: high half
+    cpu.eip = cpu.eip + length
+    return True
 
 
 def _write_vcpu_info_cr2(vcpu: VCPU, cr2: int) -> None:

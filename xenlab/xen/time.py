@@ -1,0 +1,98 @@
+"""Time (paper §3.3.2; Xen's common/timer.c and arch time.c): system time, the virtual
+TSC, the time a guest reads from shared_info, and one-shot timers.
+
+xenlab's clock is *virtual*: one guest instruction is one nanosecond of a 1 GHz CPU, so
+every run of the same guests shows the same times.  Three times, as in the paper:
+
+* **system time** — ns since the machine booted; it also advances while every domain is
+  blocked (the idle CPU jumps straight to the next timer);
+* **virtual time** of a domain — ns it has actually run (``DomainStats.instructions``);
+* **wall-clock time** — a fixed boot date (the SOSP'03 conference) plus system time,
+  published in shared_info.
+
+The guest's TSC counts system-time nanoseconds.  CR4.TSD makes ``rdtsc`` a privileged
+instruction, so every read traps to Xen, which emulates it (``traps.emulate_rdtsc``, as
+Xen's ``tsc_mode=emulate`` does): the guest sees deterministic virtual time, never the
+host's cycle counter.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from xenlab.abi import layout
+from xenlab.abi.hypercalls import VIRQ_TIMER
+from xenlab.xen.events import send_virq
+
+if TYPE_CHECKING:
+    from xenlab.hw.cpu import CPU
+    from xenlab.xen.domain import VCPU, Domain
+
+NS_PER_INSTRUCTION = 1
+BOOT_WALL_CLOCK = 1066608000  # 2003-10-20 00:00 UTC, the first day of SOSP 2003
+# vcpu_time_info: system time = ((tsc - tsc_timestamp) << shift) * mul >> 32.  The TSC
+# ticks in nanoseconds, so shift 1 and mul 2^31 make the formula the identity.
+TSC_SHIFT = 1
+TSC_TO_SYSTEM_MUL = 1 << 31
+_TIME_INFO = struct.Struct("<I4xQQIb3x")  # version, tsc_timestamp, system_time, mul, shift
+
+
+class SystemClock:
+    """System time in ns: what has run so far, the current run included, plus idle time."""
+
+    def __init__(self, cpu: CPU) -> None:
+        self._cpu = cpu
+        self._elapsed = 0  # ns up to the start of the current run (or now, between runs)
+        self._running = False
+
+    def now(self) -> int:
+        if self._running:
+            assert self._cpu.counter is not None
+            return self._elapsed + self._cpu.counter.executed() * NS_PER_INSTRUCTION
+        return self._elapsed
+
+    def start_run(self) -> None:
+        self._running = True
+
+    def end_run(self, instructions: int) -> None:
+        self._running = False
+        self._elapsed += instructions * NS_PER_INSTRUCTION
+
+    def idle_until(self, when: int) -> None:
+        """Nobody can run: let time pass until ``when`` (the next timer)."""
+        self._elapsed = max(self._elapsed, when)
+
+
+def publish_time(domain: Domain, now: int) -> None:
+    """Refresh the vCPU's ``vcpu_time_info`` with Xen's version protocol: the version is
+    odd while the record changes, so a guest that reads it twice can tell."""
+    memory = domain.machine.memory
+    base = (domain.shared_info_mfn << 12) + layout.VI_TIME
+    version = memory.read_u32(base)
+    memory.write_u32(base, (version + 1) | 1)
+    record = _TIME_INFO.pack((version + 1) | 1, now, now, TSC_TO_SYSTEM_MUL, TSC_SHIFT)
+    memory.write(base + 4, record[4:])
+    memory.write_u32(base, ((version + 1) | 1) + 1)
+
+
+def init_wall_clock(domain: Domain) -> None:
+    """shared_info's wall clock: the time at system time 0 (the guest adds system time)."""
+    memory = domain.machine.memory
+    base = domain.shared_info_mfn << 12
+    memory.write(base + layout.SH_WC_VERSION, struct.pack("<III", 2, BOOT_WALL_CLOCK, 0))
+
+
+def do_set_timer_op(vcpu: VCPU, timeout_lo: int, timeout_hi: int) -> int:
+    """``set_timer_op(u64 timeout)``: a one-shot timer at that system time (0 cancels);
+    when it passes, the domain gets VIRQ_TIMER.  A time already past fires at once."""
+    deadline = timeout_hi << 32 | timeout_lo
+    vcpu.timer_deadline = deadline or None
+    if deadline and deadline <= vcpu.domain.clock.now():
+        fire_timer(vcpu)
+    return 0
+
+
+def fire_timer(vcpu: VCPU) -> None:
+    vcpu.timer_deadline = None
+    send_virq(vcpu.domain, VIRQ_TIMER)
