@@ -7,9 +7,19 @@
  * lets time jump to the deadline, and VIRQ_TIMER wakes it.
  */
 #include <console.h>
+#include <events.h>
 #include <hypercall.h>
 #include <hypervisor.h>
-#include <xen/event_channel.h>
+
+static volatile int timer_fired;
+
+static void on_timer(evtchn_port_t port, struct pt_regs *regs, void *data)
+{
+    (void)port;
+    (void)regs;
+    (void)data;
+    timer_fired = 1;
+}
 
 static inline uint64_t rdtsc(void)
 {
@@ -39,22 +49,24 @@ static uint64_t system_time(void)
 
 void start_kernel(start_info_t *si)
 {
-    struct evtchn_bind_virq bind = { .virq = VIRQ_TIMER, .vcpu = 0 };
     uint64_t t0, t1, deadline, woke;
     unsigned long sec;
+    int port;
 
     map_shared_info(si);
+    init_events();                          /* the event callback, before any event */
     t0 = rdtsc();
     t1 = rdtsc();
     printk("two rdtsc in a row: %llu then %llu (%llu ns apart)\n",
            (unsigned long long)t0, (unsigned long long)t1, (unsigned long long)(t1 - t0));
     sec = HYPERVISOR_shared_info->wc_sec;
     printk("wall clock at boot: %lu s since 1970 (day %lu)\n", sec, sec / 86400);
-    printk("bind VIRQ_TIMER: %d, port %u\n",
-           HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &bind), bind.port);
+    port = bind_virq(VIRQ_TIMER, on_timer, NULL);
+    printk("bind VIRQ_TIMER: port %d\n", port);
     deadline = system_time() + 1000000;     /* 1 ms of system time from now */
     printk("timer set: %ld\n", HYPERVISOR_set_timer_op(deadline));
-    HYPERVISOR_sched_op(SCHEDOP_block, 0);
+    while (!timer_fired)                    /* block re-enables events; the upcall runs on_timer */
+        HYPERVISOR_sched_op(SCHEDOP_block, 0);
     woke = system_time();
     printk("woke by the timer: %s (%llu ns past the deadline)\n",
            woke >= deadline ? "on time" : "TOO EARLY", (unsigned long long)(woke - deadline));

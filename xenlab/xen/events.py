@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from xenlab.abi import errno, layout
 from xenlab.abi import hypercalls as hc
+from xenlab.xen.crash import crash_domain
 from xenlab.xen.domain import DomainState, TrapInfo
 from xenlab.xen.traps import EVENT_CALLBACK_VECTOR, bounce
 
@@ -92,9 +93,13 @@ def set_pending(domain: Domain, port: int) -> None:
 
 
 def _raise_selector(domain: Domain, word: int) -> None:
+    """Set the selector bit; only a newly set one marks events pending and wakes the domain
+    (one upcall covers every port in that word), as in Xen."""
     memory = domain.machine.memory
     vcpu_info = _vcpu_info(domain)
     sel = memory.read_u32(vcpu_info + layout.VI_PENDING_SEL)
+    if sel >> word & 1:
+        return
     memory.write_u32(vcpu_info + layout.VI_PENDING_SEL, sel | 1 << word)
     memory.view[vcpu_info + layout.VI_UPCALL_PENDING] = 1
     if domain.state is DomainState.BLOCKED:
@@ -121,7 +126,9 @@ def deliver_upcall(vcpu: VCPU) -> None:
     """Bounce the vCPU into its event callback, masking events (Xen masks on entry; the
     frame's CS carries the old mask, 0, so the guest's return re-enables them)."""
     if vcpu.event_callback is None:
-        return  # nowhere to deliver: the event waits in the bitmap
+        # Xen would bounce to 0:0 and the guest would die of it: say so directly.
+        crash_domain(vcpu, "an event upcall is due, but no event callback is registered")
+        return
     cs, eip = vcpu.event_callback
     vcpu.domain.stats.upcalls += 1
     entry = TrapInfo(EVENT_CALLBACK_VECTOR, layout.TI_CLEAR_EVENT_MASK, cs, eip)
@@ -264,9 +271,9 @@ def _status(vcpu: VCPU, arg: int) -> int:
     rc = _own(vcpu, dom)
     if rc:
         return rc
-    if not 0 < port < hc.NR_EVENT_CHANNELS:
+    if not 0 <= port < hc.NR_EVENT_CHANNELS:
         return -errno.EINVAL
-    channel = domain.events.get(port)
+    channel = domain.events.get(port)  # port 0 is valid, and always closed
     state = PortState.CLOSED if channel is None else channel.state
     union = b"\0" * 8
     if channel is not None and channel.state is PortState.UNBOUND:
@@ -289,7 +296,10 @@ def _unmask(vcpu: VCPU, arg: int) -> int:
     shared = domain.shared_info_mfn << 12
     word, bit = divmod(port, 32)
     mask = shared + layout.SH_EVTCHN_MASK + 4 * word
-    memory.write_u32(mask, memory.read_u32(mask) & ~(1 << bit))
+    was = memory.read_u32(mask)
+    if not was >> bit & 1:
+        return 0  # it was not masked: nothing can have been held back
+    memory.write_u32(mask, was & ~(1 << bit))
     if memory.read_u32(shared + layout.SH_EVTCHN_PENDING + 4 * word) >> bit & 1:
         _raise_selector(domain, word)
     return 0
