@@ -24,7 +24,7 @@ from xenlab.xen.frametable import FrameTable, PageType
 from xenlab.xen.hypercall import make_hypercall_entry
 from xenlab.xen.memory import alloc_domheap_pages
 from xenlab.xen.mm import GuestMemory
-from xenlab.xen.schedule import RoundRobin
+from xenlab.xen.schedule import RoundRobin, Scheduler
 from xenlab.xen.setup import M2P_INVALID, Hole, bring_up_cpu
 from xenlab.xen.time import (
     NS_PER_INSTRUCTION,
@@ -49,7 +49,11 @@ class RunResult:
 
 class Xen:
     def __init__(
-        self, machine_mib: int = DEFAULT_MACHINE_MIB, *, slice_instructions: int | None = None
+        self,
+        machine_mib: int = DEFAULT_MACHINE_MIB,
+        *,
+        slice_instructions: int | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.machine = Machine.create(machine_mib)
         self.hole = Hole(self.machine.memory, self.machine.frames)
@@ -63,9 +67,11 @@ class Xen:
             lambda domid: self.hole.xen_l2_entries(self.domains[domid].perdomain_l1),
             frame_of_descriptors_ok,
         )
-        self.scheduler = (
-            RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
-        )
+        if scheduler is None:
+            scheduler = (
+                RoundRobin() if slice_instructions is None else RoundRobin(slice_instructions)
+            )
+        self.scheduler: Scheduler = scheduler
         self._current: list[VCPU | None] = [None]  # shared with the hypercall entry
         self.cpu.set_fast_interrupt(
             HYPERCALL_VECTOR,
@@ -203,7 +209,9 @@ class Xen:
                 budget = min(budget, max_instructions - spent)
             if next_timer is not None:  # stop in time to fire it
                 budget = max(1, min(budget, next_timer - self.clock.now()))
-            spent += self._run_slice(domain, budget)
+            ran = self._run_slice(domain, budget)
+            self.scheduler.charge(domain, ran)
+            spent += ran
 
     def _fire_timers(self) -> int | None:
         """Fire every timer that is due; return when the next one is (system time)."""

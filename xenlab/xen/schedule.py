@@ -1,14 +1,15 @@
 """Scheduling (Xen's common/schedule.c): ``sched_op`` and the choice of who runs next.
 
-Simplified for now: plain round-robin over runnable domains with a fixed slice of guest
-instructions; Borrowed Virtual Time (paper §3.3.1), weights and timers are not there yet.
+Two schedulers share one interface (``Scheduler``): plain round-robin with a fixed slice
+of guest instructions (the default), and Borrowed Virtual Time (``sched_bvt``, paper
+§3.3.1).
 Slices are counted in instructions, not wall-clock time, so runs are deterministic.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from xenlab.abi import errno, layout
 from xenlab.abi.hypercalls import (
@@ -81,12 +82,28 @@ def do_sched_op_compat(vcpu: VCPU, cmd: int, arg: int) -> int:
     return -errno.ENOSYS
 
 
+class Scheduler(Protocol):
+    """What the run loop asks of a scheduler (``RoundRobin``, ``sched_bvt.BVT``)."""
+
+    name: str
+    slice: int  # how long the domain ``pick`` just chose may run (instructions)
+
+    def pick(self, domains: list[Domain]) -> Domain | None: ...
+
+    def charge(self, domain: Domain, ran: int) -> None: ...
+
+
 class RoundRobin:
-    """Pick runnable domains in turn (a simplified scheduler: no weights, no warp)."""
+    """Pick runnable domains in turn, each for a fixed slice (no weights, no warp)."""
+
+    name = "rr"
 
     def __init__(self, slice_instructions: int = DEFAULT_SLICE) -> None:
         self.slice = slice_instructions
         self._last = -1
+
+    def charge(self, domain: Domain, ran: int) -> None:
+        pass  # round-robin keeps no account
 
     def pick(self, domains: list[Domain]) -> Domain | None:
         runnable = [d for d in domains if d.state is DomainState.RUNNABLE]
