@@ -67,3 +67,16 @@ def test_a_domain_is_created_paused_and_runs_only_once_started() -> None:
     assert domain.state is DomainState.PAUSED
     assert xen.run().reason == "idle"  # nothing runnable: the empty domain is never run
     assert domain.stats.instructions == 0
+
+
+def test_a_paused_domain_is_not_run_until_unpaused_and_the_trace_shows_who_ran() -> None:
+    xen, (a, b) = _xen_with("yields=2", "yields=2")
+    xen.pause_domain(a)
+    xen.run()
+    assert b.shutdown_reason == "poweroff" and a.stats.instructions == 0
+    xen.unpause_domain(a)
+    xen.run()
+    assert a.shutdown_reason == "poweroff"
+    ran = [domid for domid, start, end in xen.trace]
+    assert ran == [b.domid] * 3 + [a.domid] * 3
+    assert all(start < end for _, start, end in xen.trace)

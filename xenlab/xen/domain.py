@@ -117,6 +117,7 @@ class Domain:
         self.tot_pages = 0  # machine frames the domain holds now
         self.state = DomainState.PAUSED
         self.shutdown_reason: str | None = None
+        self.pause_count = 0  # > 0: the toolstack paused it (independent of blocking)
         self.crash: CrashReport | None = None
         self.p2m: list[int] = []  # pseudo-physical frame number -> machine frame number
         self.shared_info_mfn = 0

@@ -8,7 +8,7 @@ ring-1 ``int $0x82`` goes to the hypercall table, everything else to ``traps``.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from xenlab.abi.hypercalls import HYPERCALL_VECTOR
@@ -36,6 +36,7 @@ from xenlab.xen.time import (
 from xenlab.xen.traps import handle_trap
 
 MAX_DOMAINS = 0x7FF0  # DOMID_FIRST_RESERVED
+TRACE_SLICES = 100_000  # the scheduling trace keeps this many slices
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Xen:
         self.system_instructions = 0  # guest instructions run, all domains together
         self.clock = SystemClock(self.cpu)  # system time (xen.time): runs, and idle jumps
         self.log: list[str] = []  # the hypervisor's own messages (``xl dmesg``)
+        # Who ran when, for timelines: (domid, start, end) in system time, newest last.
+        self.trace: deque[tuple[int, int, int]] = deque(maxlen=TRACE_SLICES)
         self._next_domid = 0
 
     # ------------------------------------------------------------------ domains
@@ -121,6 +124,15 @@ class Xen:
         """Give ``count`` scrubbed machine frames to ``domain`` (the domain builder's
         populate step); raises MemoryError beyond its maximum or the machine's memory."""
         return alloc_domheap_pages(domain, count)
+
+    def pause_domain(self, domain: Domain) -> None:
+        """Stop scheduling a domain (``xl pause``); it keeps its state and its events."""
+        domain.pause_count += 1
+
+    def unpause_domain(self, domain: Domain) -> None:
+        if domain.pause_count == 0:
+            raise ValueError(f"domain {domain.domid} is not paused")
+        domain.pause_count -= 1
 
     def destroy_domain(self, domain: Domain) -> None:
         """Free every frame the domain owned and forget it."""
@@ -237,7 +249,8 @@ class Xen:
                 cpu.save_context(previous.context)
             cpu.load_context(vcpu.context)
             self._current[0] = vcpu
-        publish_time(domain, self.clock.now())  # the guest's view of time, when scheduled in
+        start = self.clock.now()
+        publish_time(domain, start)  # the guest's view of time, when scheduled in
         check_upcall(vcpu)  # events that arrived while it was descheduled
         self.clock.start_run()
         try:
@@ -246,6 +259,7 @@ class Xen:
             ran = cpu.counter.executed() if cpu.counter else 0
             crash_domain(vcpu, f"the emulated CPU stopped: {exc}")
         self.clock.end_run(ran)
+        self.trace.append((domain.domid, start, self.clock.now()))
         domain.stats.instructions += ran
         domain.stats.slices += 1
         self.system_instructions += ran

@@ -109,7 +109,7 @@ class BVT:
 
     def pick(self, domains: list[Domain]) -> Domain | None:
         self._note_wakeups(domains)
-        runnable = [d for d in domains if d.state is DomainState.RUNNABLE]
+        runnable = [d for d in domains if d.state is DomainState.RUNNABLE and not d.pause_count]
         if not runnable:
             return None
         ranked = sorted(runnable, key=lambda d: (self._params(d).evt, d.domid))

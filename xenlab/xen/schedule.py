@@ -106,7 +106,7 @@ class RoundRobin:
         pass  # round-robin keeps no account
 
     def pick(self, domains: list[Domain]) -> Domain | None:
-        runnable = [d for d in domains if d.state is DomainState.RUNNABLE]
+        runnable = [d for d in domains if d.state is DomainState.RUNNABLE and not d.pause_count]
         if not runnable:
             return None
         later = [d for d in runnable if d.domid > self._last]
