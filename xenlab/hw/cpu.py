@@ -302,6 +302,15 @@ class CPU:
     def cr3(self) -> int:
         return self.uc.reg_read(UC_X86_REG_CR3)
 
+    def set_task_switched(self, flag: bool) -> None:
+        """CR0.TS: set, the next x87/SSE instruction raises #NM (lazy FPU switching)."""
+        cr0 = self.uc.reg_read(UC_X86_REG_CR0)
+        self.uc.reg_write(UC_X86_REG_CR0, cr0 | x86.CR0_TS if flag else cr0 & ~x86.CR0_TS)
+
+    @property
+    def task_switched(self) -> bool:
+        return bool(self.uc.reg_read(UC_X86_REG_CR0) & x86.CR0_TS)
+
     def set_ldt(self, base: int, entries: int) -> None:
         """Load the LDT register: ``entries`` descriptors at linear address ``base`` (0
         entries: no LDT).  Like CR3, it is part of the context a vCPU saves."""

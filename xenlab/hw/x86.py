@@ -37,6 +37,7 @@ PFEC_INSN_FETCH = 1 << 4
 # Control-register bits.
 CR0_PE = 1 << 0
 CR0_MP = 1 << 1
+CR0_TS = 1 << 3  # task switched: the next FPU instruction raises #NM
 CR0_ET = 1 << 4
 CR0_NE = 1 << 5
 CR0_WP = 1 << 16  # ring 1 honours read-only PTEs only with WP set

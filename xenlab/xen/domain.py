@@ -83,6 +83,7 @@ class VCPU:
     other_callbacks: dict[int, tuple[int, int]] = field(default_factory=dict)  # nmi, sysenter
     vcpu_info: int = 0  # machine address of this vCPU's vcpu_info in shared_info
     timer_deadline: int | None = None  # set_timer_op: system time at which VIRQ_TIMER fires
+    last_bounce: tuple[int, int] | None = None  # (handler, instruction count) of the last
     ldt_frames: list[int] = field(default_factory=list)  # MMUEXT_SET_LDT: typed seg_desc too
     ldt_entries: int = 0
     trap_table: dict[int, TrapInfo] = field(default_factory=dict)

@@ -37,7 +37,7 @@ from xenlab.xen.mm import (
 )
 from xenlab.xen.schedule import do_sched_op, do_sched_op_compat
 from xenlab.xen.time import do_set_timer_op
-from xenlab.xen.traps import do_set_trap_table, do_stack_switch
+from xenlab.xen.traps import do_fpu_taskswitch, do_iret, do_set_trap_table, do_stack_switch
 from xenlab.xen.version import do_xen_version
 
 Handler = Callable[..., int]
@@ -53,6 +53,8 @@ for _name, _entry in {
     "update_va_mapping": (do_update_va_mapping, 4),
     "mmu_update": (do_mmu_update, 4),
     "set_timer_op": (do_set_timer_op, 2),
+    "fpu_taskswitch": (do_fpu_taskswitch, 1),
+    "iret": (do_iret, 0),
     "event_channel_op": (do_event_channel_op, 2),
     "event_channel_op_compat": (do_event_channel_op_compat, 1),
     "set_callbacks": (do_set_callbacks, 4),
@@ -104,6 +106,8 @@ def make_hypercall_entry(regs, current: list, memory_view) -> Callable[[], None]
             # QEMU's 64-bit registers zero, so no masking is needed on the way in.
             if nargs == 2:
                 result = handler(vcpu, regs[3], regs[1])
+            elif nargs == 0:
+                result = handler(vcpu)
             elif nargs == 1:
                 result = handler(vcpu, regs[3])
             elif nargs == 3:

@@ -33,6 +33,7 @@ from xenlab.xen.mm import GuestFault
 if TYPE_CHECKING:
     from xenlab.xen.domain import VCPU
 
+TRAP_NO_DEVICE = 7  # #NM
 MAX_TRAP_TABLE_ENTRIES = 4096  # a table longer than this (without its terminator) is refused
 _TRAP_INFO = struct.Struct("<BBHI")
 # Bits a bounce clears in the real EFLAGS (Xen: TF, NT, VM, RF); IF stays set for real,
@@ -106,12 +107,26 @@ def handle_trap(vcpu: VCPU, vector: int, software: bool) -> None:
     elif vector == layout.TRAP_GP_FAULT and error_code == 0 and emulate_rdtsc(vcpu):
         vcpu.domain.stats.emulated += 1
         return
+    elif vector == TRAP_NO_DEVICE:
+        # The guest's virtual CR0.TS (fpu_taskswitch): Xen clears it as it delivers #NM,
+        # so the guest's handler can use the FPU straight away.
+        cpu.set_task_switched(False)
     deliver_fault(vcpu, vector, error_code, cpu.eip)
 
 
 def deliver_fault(vcpu: VCPU, vector: int, error_code: int | None, eip: int) -> None:
     """Deliver an exception (counted by the vector the guest receives) or crash trying."""
     vcpu.domain.stats.traps[vector] += 1
+    last = vcpu.last_bounce
+    if last is not None and last[0] == eip and _instructions(vcpu) - last[1] <= 1:
+        # The handler's very first instruction faulted (or could not even be fetched,
+        # which Unicorn does not count): delivering again would loop.
+        crash_domain(
+            vcpu,
+            f"{trap_name(vector)} at {eip:#010x}: trap delivery faulted again "
+            "(the handler itself cannot run)",
+        )
+        return
     entry = vcpu.trap_table.get(vector)
     if entry is None:
         detail = f" error code {error_code:#x}" if error_code is not None else ""
@@ -129,9 +144,9 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
     domain = vcpu.domain
     cpu = domain.machine.cpu
     if entry.cs != layout.FLAT_RING1_CS:
-        # Until guests can install their own GDT (set_gdt), the only ring-1 code segment
-        # is Xen's flat one.
-        crash_domain(vcpu, f"trap handler CS {entry.cs:#06x} is not a ring-1 code segment")
+        # Simplified: xenlab enters ring 1 through its ring-1 template context, so a
+        # handler must use Xen's flat ring-1 code segment, not one of the guest's GDT.
+        crash_domain(vcpu, f"trap handler CS {entry.cs:#06x} is not FLAT_RING1_CS")
         return
     from_ring = cpu.cpl
     eflags = cpu.eflags
@@ -167,6 +182,7 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
         return
     if entry.flags & layout.TI_CLEAR_EVENT_MASK:
         memory.view[vcpu_info + layout.VI_UPCALL_MASK] = 1
+    vcpu.last_bounce = (entry.address, _instructions(vcpu))
     new_eflags = eflags & ~_EFLAGS_CLEARED_ON_BOUNCE
     if from_ring == 3:
         cpu.enter_ring(
@@ -199,6 +215,56 @@ def emulate_rdtsc(vcpu: VCPU) -> bool:
     cpu.set_reg(2, tsc >> 32)  # EDX: high half
     cpu.eip = cpu.eip + length
     return True
+
+
+def _instructions(vcpu: VCPU) -> int:
+    """Instructions the vCPU has started so far (this run included)."""
+    counter = vcpu.domain.machine.cpu.counter
+    return vcpu.domain.stats.instructions + (counter.executed() if counter else 0)
+
+
+def do_fpu_taskswitch(vcpu: VCPU, set_ts: int) -> int:
+    """``fpu_taskswitch(set)``: the guest's ``stts``/``clts`` (both privileged in ring 1):
+    with TS set, its next FPU instruction raises #NM, so it can switch FPU state lazily."""
+    vcpu.domain.machine.cpu.set_task_switched(bool(set_ts))
+    return 0
+
+
+_IRET_FRAME = struct.Struct("<IIII")  # eax, eip, cs, eflags (then esp, ss to an outer ring)
+
+
+def do_iret(vcpu: VCPU) -> int:
+    """``iret`` (hypercall 23): return from an exception or upcall through Xen, when the
+    guest must restore its virtual interrupt flag as it returns.  The hypercall page's stub
+    pushed EAX; the frame above it is the one a bounce built.  A frame Xen cannot read, or
+    that returns to ring 0, kills the domain, as in Xen."""
+    domain = vcpu.domain
+    cpu = domain.machine.cpu
+    esp = cpu.reg(ESP)
+    try:
+        eax, eip, cs, eflags = _IRET_FRAME.unpack(domain.guest_memory.read(esp, 16))
+        outer = cs & 3 == 3
+        user_esp, user_ss = (
+            struct.unpack("<II", domain.guest_memory.read(esp + 16, 8)) if outer else (0, 0)
+        )
+    except GuestFault as fault:
+        crash_domain(vcpu, f"iret hypercall: cannot read the frame at {esp:#010x} ({fault})")
+        return 0
+    want = layout.FLAT_RING3_CS if outer else layout.FLAT_RING1_CS
+    if cs & 0xFFFF != want:
+        crash_domain(vcpu, f"iret hypercall to CS {cs & 0xFFFF:#06x}, which xenlab cannot enter")
+        return 0
+    memory = domain.machine.memory
+    memory.view[vcpu.vcpu_info + layout.VI_UPCALL_MASK] = 0 if eflags & x86.EFLAGS_IF else 1
+    eflags = (eflags & ~x86.EFLAGS_IOPL) | x86.EFLAGS_IF  # the real IF stays on
+    if outer:
+        cpu.enter_ring(3, eip=eip, esp=user_esp, eflags=eflags, cr3=vcpu.cr3)
+        del user_ss  # the ring-3 template carries FLAT_RING3_SS
+    else:
+        cpu.set_reg(ESP, esp + 16)
+        cpu.eip = eip
+        cpu.eflags = eflags
+    return eax  # the hypercall's result register is the restored EAX
 
 
 def _write_vcpu_info_cr2(vcpu: VCPU, cr2: int) -> None:
