@@ -58,6 +58,7 @@ from xenlab.hw import x86
 from xenlab.hw.liveenv import CalibrationError, InstructionCounter, LiveEnv
 from xenlab.hw.memory import MachineMemory
 
+MAX_ENTRY_TEMPLATES = 256  # (ring, CR3, data selectors) templates kept for ring changes
 _SEGMENT_CACHE_SIZE = 24  # QEMU's SegmentCache: u32 selector, u64 base, u32 limit, u32 flags
 # Indices into LiveEnv.regs (QEMU's R_EAX ... R_EDI order).
 EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
@@ -118,7 +119,10 @@ class CPU:
         self._reg32 = ctypes.c_uint32(0)
         self._reg32_ref = ctypes.byref(self._reg32)
         self._templates: dict[int, object] = {}
+        self._entry_templates: dict[tuple, object] = {}
+        self._cr3_cell: ctypes.c_uint64 | None = None
         self._cs_selector: ctypes.c_uint32 | None = None
+        self._ss_selector: ctypes.c_uint32 | None = None
         self._data_selectors: list[tuple[ctypes.c_uint32, int]] = []
         self.counter: InstructionCounter | None = None
         # The fast path: `int $vector` from `ring` goes straight to handler() (a hypercall
@@ -179,6 +183,7 @@ class CPU:
         self._templates[0] = ring0_ctx
         uc.ctl_flush_tb()
         self._calibrate_cs_selector(spec)
+        self._calibrate_cr3(spec)
         self._calibrate_counter(spec)
         uc.context_restore(self._templates[1])
 
@@ -209,7 +214,7 @@ class CPU:
         # QEMU's segs[] is ES CS SS DS FS GS, 24 bytes apart (selector, base, limit, flags):
         # the data selectors must sit where that layout says, holding the template's value.
         data = {}
-        for reg, slot in (("es", 0), ("ds", 3), ("fs", 4), ("gs", 5)):
+        for reg, slot in (("es", 0), ("ss", 2), ("ds", 3), ("fs", 4), ("gs", 5)):
             off = hits[0] + (slot - 1) * _SEGMENT_CACHE_SIZE
             for ring in (1, 3):
                 if struct.unpack_from("<I", blobs[ring], off)[0] != spec.rings[ring].ds:
@@ -217,12 +222,29 @@ class CPU:
                         f"{reg.upper()} selector not where QEMU's layout puts it"
                     )
             data[reg] = ctypes.c_uint32.from_address(self.env.env + off)
+        self._ss_selector = data["ss"]
         self._data_selectors = [
             (data["ds"], UC_X86_REG_DS),
             (data["es"], UC_X86_REG_ES),
             (data["fs"], UC_X86_REG_FS),
             (data["gs"], UC_X86_REG_GS),
         ]
+
+    def _calibrate_cr3(self, spec: BringUp) -> None:
+        """Find CR3 in the live state, so a ring change can tell without a slow read
+        whether it stays in the same address space."""
+        offsets = None
+        for value in (spec.cr3, spec.cr3 | x86.CR3_PWT):
+            self.uc.reg_write(UC_X86_REG_CR3, value)
+            blob = ctypes.string_at(self.env.env, 0x1000)
+            found = {
+                o for o in range(0, 0x1000, 8) if struct.unpack_from("<Q", blob, o)[0] == value
+            }
+            offsets = found if offsets is None else offsets & found
+        self.uc.reg_write(UC_X86_REG_CR3, spec.cr3)
+        if not offsets or len(offsets) != 1:
+            raise CalibrationError("CR3 not found in the live CPU state")
+        self._cr3_cell = ctypes.c_uint64.from_address(self.env.env + offsets.pop())
 
     def _calibrate_counter(self, spec: BringUp) -> None:
         def run_marker(count: int) -> None:
@@ -275,7 +297,8 @@ class CPU:
 
     @property
     def ss(self) -> int:
-        return self.uc.reg_read(UC_X86_REG_SS)
+        assert self._ss_selector is not None
+        return self._ss_selector.value & 0xFFFF
 
     def read_control(self) -> dict[str, int]:
         """CR0, CR2, CR3, CR4 and the segment selectors (slow path: dumps and tests)."""
@@ -346,16 +369,30 @@ class CPU:
         guests use none, and FPU switching belongs with fpu_taskswitch and #NM.
         """
         saved = bytes((ctypes.c_char * 64).from_address(self.env.env))
-        selectors = [(cell.value & 0xFFFF, reg) for cell, reg in self._data_selectors]
-        self.uc.context_restore(self._templates[ring])
-        ctypes.memmove(self.env.env, saved, 64)
         # A change of ring leaves the data segments alone on real hardware (a user's DS is
-        # still valid in ring 1), so reload any the template changed.
-        for (selector, reg), (cell, _) in zip(selectors, self._data_selectors, strict=True):
-            if cell.value & 0xFFFF != selector:
-                self._reg32.value = selector
-                uclib.uc_reg_write(self._handle, reg, self._reg32_ref)
-        self.set_cr3(cr3)
+        # still valid in ring 1): they are part of what the template must reproduce.
+        selectors = tuple(cell.value & 0xFFFF for cell, _ in self._data_selectors)
+        key = (ring, cr3, selectors)
+        live_cr3 = self._cr3_cell.value
+        template = self._entry_templates.get(key)
+        if template is None:
+            # The first entry of its kind: build a template from the ring's and keep it.
+            # Writing CR3 or a segment register through Unicorn is slow (counting what it
+            # makes QEMU redo), so it is done once per address space, not per entry.
+            self.uc.context_restore(self._templates[ring])
+            self.set_cr3(cr3)
+            for selector, (cell, reg) in zip(selectors, self._data_selectors, strict=True):
+                if cell.value & 0xFFFF != selector:
+                    self._reg32.value = selector
+                    uclib.uc_reg_write(self._handle, reg, self._reg32_ref)
+            if len(self._entry_templates) >= MAX_ENTRY_TEMPLATES:
+                self._entry_templates.pop(next(iter(self._entry_templates)))
+            self._entry_templates[key] = self.uc.context_save()
+        else:
+            self.uc.context_restore(template)
+            if live_cr3 != cr3:
+                self.flush_tlb()  # a restored context does not flush the TLB
+        ctypes.memmove(self.env.env, saved, 64)
         if ldt[1]:
             self.set_ldt(*ldt)  # the template has none
         self.regs[ESP] = esp

@@ -42,6 +42,7 @@ CR0_ET = 1 << 4
 CR0_NE = 1 << 5
 CR0_WP = 1 << 16  # ring 1 honours read-only PTEs only with WP set
 CR0_PG = 1 << 31
+CR3_PWT = 1 << 3  # page-level write-through of the top table (harmless to set)
 CR4_TSD = 1 << 2  # rdtsc only in ring 0: so a hypervisor can emulate the guest's TSC
 CR4_PAE = 1 << 5
 EFLAGS_FIXED = 1 << 1  # bit 1 always reads as 1

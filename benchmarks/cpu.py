@@ -1,0 +1,151 @@
+"""CPU, events and scheduling benchmarks (the paper's §2.1.2, §3.1, §4.5 costs).
+
+- System-call bounce ring 3 -> ring 1 -> ring 3 (guest ``bench_syscall``: a ring-3 loop of
+  null ``int $0x80``), beside the same loop with an empty ``int`` hook (target <= 3 us);
+- event send -> upcall in the other domain (``pingpong``): guest instructions and us per
+  one-way trip;
+- domain switch cost (two domains yielding to each other);
+- N domains running a compute loop: aggregate guest instructions/s against one domain's,
+  and the host's resident memory.
+
+Prints readable lines, then one JSON object on the last line.
+Usage: python benchmarks/cpu.py [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+
+from xenlab.build import build_guest
+from xenlab.toolstack.builder import build_domain
+from xenlab.toolstack.elfimage import load_kernel_image
+from xenlab.xen.hypervisor import Xen
+from xenlab.xen.schedule import RoundRobin
+
+QUICK = "--quick" in sys.argv
+REPS = 3 if QUICK else 5
+
+
+def syscall_us(n: int) -> tuple[float, float]:
+    """(us per null system call bounced through Xen, us with the int hook emptied)."""
+    image = load_kernel_image(build_guest("bench_syscall"))
+    xen = Xen()
+    real = xen.cpu.trap_handler
+
+    def empty(vector: int, software: bool) -> None:
+        if vector != 0x80:
+            real(vector, software)  # the final int $0x81 still ends the run
+
+    times: dict[str, list[float]] = {"xen": [], "empty": []}
+    for _ in range(REPS):
+        for label, handler in (("xen", real), ("empty", empty)):
+            xen.cpu.trap_handler = handler
+            domain = build_domain(xen, image, name="sys", memory_mib=4, cmdline=f"n={n}")
+            t0 = time.perf_counter()
+            xen.run()
+            times[label].append(time.perf_counter() - t0)
+            assert domain.shutdown_reason == "poweroff", domain.console
+            xen.destroy_domain(domain)
+    xen.cpu.trap_handler = real
+    return statistics.median(times["xen"]) / n * 1e6, statistics.median(times["empty"]) / n * 1e6
+
+
+def event_latency(count: int) -> tuple[float, float]:
+    """pingpong: (guest instructions, us) per one-way event (send -> upcall -> reply)."""
+    image = load_kernel_image(build_guest("pingpong"))
+    walls, instructions = [], 0
+    for _ in range(REPS):
+        xen = Xen()
+        pong = build_domain(
+            xen, image, name="pong", memory_mib=4, cmdline=f"role=pong peer=1 count={count}"
+        )
+        ping = build_domain(
+            xen, image, name="ping", memory_mib=4, cmdline=f"role=ping peer=0 port=2 count={count}"
+        )
+        t0 = time.perf_counter()
+        xen.run()
+        walls.append(time.perf_counter() - t0)
+        assert ping.shutdown_reason == pong.shutdown_reason == "poweroff", (
+            ping.console,
+            pong.console,
+        )
+        instructions = ping.stats.instructions + pong.stats.instructions
+    trips = 2 * count
+    return instructions / trips, statistics.median(walls) / trips * 1e6
+
+
+def switch_us(yields: int) -> float:
+    image = load_kernel_image(build_guest("schedops"))
+    walls = []
+    for _ in range(REPS):
+        xen = Xen()
+        a = build_domain(xen, image, name="a", memory_mib=4, cmdline=f"yields={yields}")
+        b = build_domain(xen, image, name="b", memory_mib=4, cmdline=f"yields={yields}")
+        t0 = time.perf_counter()
+        xen.run()
+        walls.append(time.perf_counter() - t0)
+        switches = len(xen.trace)
+        assert a.shutdown_reason == b.shutdown_reason == "poweroff"
+    return statistics.median(walls) / switches * 1e6
+
+
+def many_domains(count: int, slice_ns: int, instructions: int) -> tuple[float, int]:
+    """Aggregate guest instructions per wall second for ``count`` compute domains."""
+    image = load_kernel_image(build_guest("bench_compute"))
+    xen = Xen(machine_mib=max(64, 5 * count), scheduler=RoundRobin(slice_ns))
+    for k in range(count):
+        build_domain(xen, image, name=f"c{k}", memory_mib=4, cmdline="n=4000000000")
+    t0 = time.perf_counter()
+    result = xen.run(max_instructions=instructions)
+    return result.instructions / (time.perf_counter() - t0), len(xen.trace)
+
+
+def main() -> None:
+    n = 5_000 if QUICK else 20_000
+    sys_us, empty_us = syscall_us(n)
+    print(
+        f"system call ring 3 -> 1 -> 3: {sys_us:.2f} us (target <= 3); the same loop with an "
+        f"empty int hook: {empty_us:.2f} us"
+    )
+    per_event_insns, per_event_us = event_latency(50 if QUICK else 200)
+    print(
+        f"event send -> upcall -> reply, one way: {per_event_insns:.0f} guest instructions, "
+        f"{per_event_us:.1f} us"
+    )
+    sw = switch_us(200 if QUICK else 1000)
+    print(f"domain switch (yield to another domain): {sw:.1f} us")
+    budget = 20_000_000 if QUICK else 100_000_000
+    one, _ = many_domains(1, 5_000_000, budget)
+    counts = [1, 16] if QUICK else [1, 32, 128]
+    rows = {}
+    for count in counts:
+        for slice_ns in (5_000_000, 50_000_000):
+            rate, switches = many_domains(count, slice_ns, budget)
+            rows[f"{count}x{slice_ns // 1_000_000}ms"] = round(rate / one, 3)
+            print(
+                f"{count:4} domains, {slice_ns // 1_000_000:2} ms slices: "
+                f"{rate / 1e6:7.1f} M guest insn/s = {rate / one:.3f} of one domain ({switches} slices)"
+            )
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"host resident memory (peak): {rss_mib:.0f} MiB")
+    print(
+        json.dumps(
+            {
+                "syscall_us": round(sys_us, 2),
+                "syscall_empty_hook_us": round(empty_us, 2),
+                "event_one_way_guest_instructions": round(per_event_insns),
+                "event_one_way_us": round(per_event_us, 1),
+                "domain_switch_us": round(sw, 1),
+                "aggregate_vs_one_domain": rows,
+                "peak_rss_mib": round(rss_mib),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
