@@ -128,7 +128,8 @@ def main() -> None:
             rows[f"{count}x{slice_ns // 1_000_000}ms"] = round(rate / one, 3)
             print(
                 f"{count:4} domains, {slice_ns // 1_000_000:2} ms slices: "
-                f"{rate / 1e6:7.1f} M guest insn/s = {rate / one:.3f} of one domain ({switches} slices)"
+                f"{rate / 1e6:7.1f} M guest insn/s = {rate / one:.3f} of one domain"
+                f" ({switches} slices)"
             )
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"host resident memory (peak): {rss_mib:.0f} MiB")

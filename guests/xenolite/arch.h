@@ -81,6 +81,13 @@ unsigned long kmap_init(start_info_t *si);
 void arch_set_kernel_stack(void *top);
 unsigned long arch_fault_address(void);
 
+/* arch/xen/timer.c: the clock tick (VIRQ_TIMER) and idling (SCHEDOP_block) */
+uint64_t arch_system_time(void);
+void arch_timer_init(unsigned long tick_us, void (*handler)(void));
+int arch_events_pending(void);
+void arch_handle_events(void);
+void arch_idle(void);
+
 /* arch/xen/mmu.c: page-table updates, batched (paper §3.3.3) */
 struct mmu_stats {
     unsigned int batches;       /* mmu_update hypercalls */
@@ -106,6 +113,7 @@ void invalid_op(void);
 void general_protection(void);
 void page_fault(void);
 void system_call(void);
+void event_callback(void);
 void trapret(void);
 
 #endif /* XENOLITE_ARCH_H */

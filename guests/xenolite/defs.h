@@ -38,7 +38,11 @@ int copyout(pte_t *l3, unsigned long va, const void *src, unsigned long len);
 int copyin(pte_t *l3, void *dst, unsigned long va, unsigned long len);
 
 /* proc.c */
-void userinit(int nworkers, int probes, int prefault_kib);
+extern int need_resched;                /* the tick wants the running process to give way */
+extern unsigned int nr_ticks, nr_preemptions;
+void userinit(int nworkers, int probes, int prefault_kib, int spin);
+void clock_init(unsigned long tick_us);
+int sleep_ms(unsigned int ms);
 void scheduler(void) __attribute__((noreturn));
 int fork(void);
 void exit(int status) __attribute__((noreturn));
@@ -55,6 +59,7 @@ void syscall(struct trapframe *tf);
 
 /* trap.c */
 extern unsigned int nr_page_faults;
+extern unsigned int nr_event_upcalls;
 void trap(struct trapframe *tf);
 
 #endif /* XENOLITE_DEFS_H */

@@ -14,7 +14,8 @@
 
 void start_kernel(start_info_t *si)
 {
-    unsigned long nworkers;
+    const char *cmdline = (const char *)si->cmd_line;
+    unsigned long nworkers, spin, tick_us;
 
     printk("xenolite: booting in ring 1 on Xen, %lu pages, cmdline '%.64s'\n",
            si->nr_pages, (const char *)si->cmd_line);
@@ -24,8 +25,13 @@ void start_kernel(start_info_t *si)
     if (nworkers > MAXWORKERS)
         nworkers = MAXWORKERS;
     set_update_batch(cmdline_ulong((const char *)si->cmd_line, "batch", 2048));
-    userinit((int)nworkers, cmdline_ulong((const char *)si->cmd_line, "probes", 0) != 0,
-             (int)cmdline_ulong((const char *)si->cmd_line, "prefault", 0));
+    /* "spin=1": the preemption demo (user_spin.c), which needs the tick: 1 ms unless "tick=US". */
+    spin = cmdline_ulong(cmdline, "spin", 0);
+    tick_us = cmdline_ulong(cmdline, "tick", spin ? 1000 : 0);
+    if (tick_us)
+        clock_init(tick_us);
+    userinit((int)nworkers, cmdline_ulong(cmdline, "probes", 0) != 0,
+             (int)cmdline_ulong(cmdline, "prefault", 0), spin != 0);
     scheduler();
 }
 

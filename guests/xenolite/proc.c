@@ -1,9 +1,12 @@
 /*
  * proc.c — processes and the scheduler.
  *
- * xenlab delivers no timer interrupts yet, so scheduling is cooperative:
- * a process runs until it enters the kernel and gives up the CPU there
- * (yield, wait, exit). Each process switches to the scheduler's own
+ * A process runs until it enters the kernel and gives up the CPU there
+ * (yield, wait, sleep, exit) or, with the clock tick on ("tick=US" on the
+ * command line; VIRQ_TIMER, arch/xen/timer.c), until a tick finds it
+ * running: the tick sets need_resched and trap() yields on the process's
+ * way back to ring 3, so even a loop with no system call is preempted.
+ * Each process switches to the scheduler's own
  * context and the scheduler picks the next runnable one, round robin, as
  * in xv6. A switch of process is, for Xen, two hypercalls: stack_switch
  * (the ring-1 stack for the next trap from ring 3: the TSS's esp1) and
@@ -20,10 +23,14 @@ static struct proc *initproc;
 static int nextpid = 1;
 
 struct proc *curproc;
+int need_resched;
+unsigned int nr_ticks, nr_preemptions;
+static int ticking;                     /* the clock tick is on */
+static char tickchan;                   /* what timed sleepers sleep on */
 
 /* The user programs (user_*.c), linked into the kernel image by guest.ld. */
 extern char __user_start[], __user_end[];
-void init_main(int nworkers, int probes, int prefault_kib);
+void init_main(int nworkers, int probes, int prefault_kib, int spin);
 
 /*
  * A process slot with a kernel stack laid out for its first switch:
@@ -58,12 +65,13 @@ static struct proc *allocproc(void)
 }
 
 /* The first process: the user programs copied to USER_TEXT, running init_main(). */
-void userinit(int nworkers, int probes, int prefault_kib)
+void userinit(int nworkers, int probes, int prefault_kib, int spin)
 {
     struct proc *p = allocproc();
     unsigned long text_len = (unsigned long)(__user_end - __user_start);
     /* return address, then the arguments */
-    uint32_t args[4] = { 0, (uint32_t)nworkers, (uint32_t)probes, (uint32_t)prefault_kib };
+    uint32_t args[5] = { 0, (uint32_t)nworkers, (uint32_t)probes, (uint32_t)prefault_kib,
+                         (uint32_t)spin };
 
     if (!p || !(p->l3 = uvm_create()) || uvm_load(p->l3, USER_TEXT, __user_start, text_len) < 0)
         panic("userinit: out of memory");
@@ -82,10 +90,23 @@ void userinit(int nworkers, int probes, int prefault_kib)
            p->pid, USER_TEXT, USER_TEXT + text_len - 1, USER_STACK_TOP);
 }
 
+/* Is some process waiting for time to pass (sleep_ms)? Only a tick can wake it. */
+static int timed_sleepers(void)
+{
+    struct proc *p;
+
+    for (p = ptable; p < &ptable[NPROC]; p++)
+        if (p->state == SLEEPING && p->chan == &tickchan)
+            return 1;
+    return 0;
+}
+
 /*
  * Run processes forever, round robin over the table. A process returns here
- * (through sched) only when it gives up the CPU. Without a timer nothing
- * can wake a sleeper, so finding nothing to run is a deadlock.
+ * (through sched) when it gives up the CPU or is preempted. When nothing
+ * can run but a process sleeps for a time, the domain blocks until the next
+ * tick (SCHEDOP_block: Xen lets system time jump ahead); when nothing can
+ * run and nothing waits for time, it is a deadlock.
  */
 void scheduler(void)
 {
@@ -105,8 +126,11 @@ void scheduler(void)
             swtch(&scheduler_context, p->context);
             curproc = 0;
         }
-        if (!ran)
-            panic("scheduler: no process can run");
+        if (!ran) {
+            if (!ticking || !timed_sleepers())
+                panic("scheduler: no process can run");
+            arch_idle();                /* the tick's upcall runs in here, then masked again */
+        }
     }
 }
 
@@ -122,7 +146,10 @@ void yield(void)
     sched();
 }
 
-/* Without interrupts there is no race between the check and the sleep: no locks. */
+/*
+ * The kernel runs with events masked, so no tick can come between a
+ * check and the sleep: no locks.
+ */
 void sleep(void *chan)
 {
     curproc->chan = chan;
@@ -138,6 +165,34 @@ void wakeup(void *chan)
     for (p = ptable; p < &ptable[NPROC]; p++)
         if (p->state == SLEEPING && p->chan == chan)
             p->state = RUNNABLE;
+}
+
+/* The clock tick (VIRQ_TIMER, with events masked): wake timed sleepers, preempt. */
+static void tick(void)
+{
+    nr_ticks++;
+    wakeup(&tickchan);
+    if (curproc)
+        need_resched = 1;
+}
+
+/* Start the periodic tick: every tick_us microseconds of system time. */
+void clock_init(unsigned long tick_us)
+{
+    ticking = 1;
+    arch_timer_init(tick_us, tick);
+}
+
+/* Sleep until ms milliseconds of system time have passed; 0, or -1 without a tick. */
+int sleep_ms(unsigned int ms)
+{
+    uint64_t until = arch_system_time() + (uint64_t)ms * 1000000;
+
+    if (!ticking)
+        return -1;
+    while (arch_system_time() < until)
+        sleep(&tickchan);
+    return 0;
 }
 
 /* A copy of the current process sharing its pages copy-on-write; returns the child's pid. */

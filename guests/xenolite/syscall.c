@@ -64,9 +64,22 @@ static int sys_sysinfo(struct trapframe *tf)
         .mmu_batches = mmu_stats.batches,
         .mmu_updates = mmu_stats.updates,
         .free_pages = kfree_count(),
+        .ticks = nr_ticks,
+        .preemptions = nr_preemptions,
+        .upcalls = nr_event_upcalls,
     };
 
     return copyout(curproc->l3, tf->ebx, &info, sizeof(info));
+}
+
+static int sys_sleep(struct trapframe *tf)
+{
+    return sleep_ms(tf->ebx);
+}
+
+static int sys_uptime(struct trapframe *tf)
+{
+    return (int)(uint32_t)(arch_system_time() / 1000);
 }
 
 /* poweroff(): init's last word. The kernel's own account, then SHUTDOWN_poweroff. */
@@ -92,6 +105,8 @@ static int (*const syscalls[NSYSCALLS])(struct trapframe *) = {
     [SYS_yield]    = sys_yield,
     [SYS_sysinfo]  = sys_sysinfo,
     [SYS_poweroff] = sys_poweroff,
+    [SYS_sleep]    = sys_sleep,
+    [SYS_uptime]   = sys_uptime,
 };
 
 void syscall(struct trapframe *tf)

@@ -14,7 +14,10 @@
 #define SYS_yield       6       /* yield(): let the other processes run */
 #define SYS_sysinfo     7       /* sysinfo(&info) -> 0: the kernel's counters */
 #define SYS_poweroff    8       /* poweroff(): init only; ends the domain */
-#define NSYSCALLS       9
+#define SYS_sleep       9       /* sleep(ms) -> 0: wake when ms of system time have passed
+                                   (-1 if the clock tick is off) */
+#define SYS_uptime      10      /* uptime() -> system time in microseconds */
+#define NSYSCALLS       11
 
 /* What sysinfo() reports. */
 struct sysinfo {
@@ -24,6 +27,9 @@ struct sysinfo {
     unsigned int mmu_batches;   /* mmu_update hypercalls (queue flushes) */
     unsigned int mmu_updates;   /* page-table writes they carried */
     unsigned int free_pages;    /* pages on the free list */
+    unsigned int ticks;         /* clock ticks (VIRQ_TIMER) handled */
+    unsigned int preemptions;   /* processes the tick made give way */
+    unsigned int upcalls;       /* event upcalls taken */
 };
 
 #endif /* XENOLITE_SYSCALL_H */

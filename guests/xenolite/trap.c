@@ -17,8 +17,10 @@
 #define T_GPFLT   13
 #define T_PGFLT   14
 #define T_SYSCALL 0x80
+#define T_EVENT   0x100     /* an event upcall (entry.S's event_callback) */
 
 unsigned int nr_page_faults;
+unsigned int nr_event_upcalls;
 
 static const char *trap_name(uint32_t trapno)
 {
@@ -42,7 +44,11 @@ void trap(struct trapframe *tf)
     if (from_user(tf))
         tf->ds = tf->es = FLAT_RING3_DS;
 
-    if (tf->trapno == T_SYSCALL) {
+    if (tf->trapno == T_EVENT) {
+        /* From ring 3 or from the few unmasked kernel instructions (trapret, the idle loop). */
+        nr_event_upcalls++;
+        arch_handle_events();
+    } else if (tf->trapno == T_SYSCALL) {
         syscall(tf);
     } else if (tf->trapno == T_PGFLT && from_user(tf)) {
         nr_page_faults++;
@@ -62,7 +68,23 @@ void trap(struct trapframe *tf)
               trap_name(tf->trapno), tf->eip, tf->err, cr2);
     }
 
-    /* Nothing may stay queued: ring 3 must see every mapping the kernel made for it. */
-    if (from_user(tf))
+    if (from_user(tf)) {
+        /*
+         * Preemption: the tick asked for another process. Events that came
+         * while the kernel ran masked are handled first (they would
+         * otherwise wait for the next hypercall), so a tick that fell in a
+         * system call is not lost.
+         */
+        for (;;) {
+            if (arch_events_pending())
+                arch_handle_events();
+            if (!need_resched)
+                break;
+            need_resched = 0;
+            nr_preemptions++;
+            yield();
+        }
+        /* Nothing may stay queued: ring 3 must see every mapping the kernel made for it. */
         flush_page_update_queue();
+    }
 }

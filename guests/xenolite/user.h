@@ -77,6 +77,20 @@ static inline int sysinfo(struct sysinfo *info)
     return syscall3(SYS_sysinfo, (unsigned int)info, 0, 0);
 }
 
+/* Sleep until ms milliseconds of system time have passed (needs the clock tick). */
+static inline int sleep(unsigned int ms) { return syscall3(SYS_sleep, ms, 0, 0); }
+/* System time in microseconds, from the kernel. */
+static inline unsigned int uptime(void) { return (unsigned int)syscall3(SYS_uptime, 0, 0, 0); }
+
+/* System time in ns, low 32 bits: rdtsc traps to Xen even from ring 3, and Xen emulates it. */
+static inline unsigned int rdtsc_lo(void)
+{
+    unsigned int lo, hi;
+
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return lo;
+}
+
 static inline void poweroff(void)
 {
     syscall3(SYS_poweroff, 0, 0, 0);
@@ -85,8 +99,9 @@ static inline void poweroff(void)
 /* user_lib.c: printf to the console: %d %u %x %s %c %%, with a width and a '0' flag. */
 void uprintf(const char *fmt, ...);
 
-/* user_init.c, user_worker.c, user_probe.c */
-void init_main(int nworkers, int probes, int prefault_kib) __attribute__((noreturn));
+/* user_init.c, user_worker.c, user_probe.c, user_spin.c */
+void init_main(int nworkers, int probes, int prefault_kib, int spin) __attribute__((noreturn));
+void run_spin(void);
 unsigned int worker(int id);
 void probe(int kind);
 #define NPROBES 4

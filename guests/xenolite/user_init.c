@@ -3,7 +3,8 @@
  *
  * The kernel passes it the number of workers ("workers=N" on the command
  * line), whether to run the probes ("probes=1") and how much heap to touch
- * before forking ("prefault=KiB") as its arguments. It
+ * before forking ("prefault=KiB") as its arguments, and whether to run the
+preemption demo instead ("spin=1", user_spin.c). It
  * forks the workers, waits for each one, prints the checksum each exited
  * with, checks that every page the workers used came back, and powers the
  * domain off.
@@ -15,6 +16,8 @@ static void run_probes(void)
 {
     int kind, pid, status;
 
+    /* Not unrolled: each copy would carry its own copies of the strings (USTR). */
+#pragma clang loop unroll(disable)
     for (kind = 0; kind < NPROBES; kind++) {
         pid = fork();
         if (pid == 0) {
@@ -28,12 +31,18 @@ static void run_probes(void)
     }
 }
 
-void init_main(int nworkers, int probes, int prefault_kib)
+void init_main(int nworkers, int probes, int prefault_kib, int spin)
 {
     struct sysinfo before, after;
     int pids[MAXWORKERS];
     int i, n, pid, status;
 
+    if (spin) {                         /* "spin=1": the preemption demo instead */
+        run_spin();
+        poweroff();
+        for (;;)
+            ;
+    }
     /* "prefault=K": touch K KiB of heap first, so each fork has that much to share. */
     for (i = 0; i < prefault_kib * 1024 && i < (int)(USER_HEAP_END - USER_HEAP); i += 4096)
         ((volatile unsigned char *)USER_HEAP)[i] = 1;

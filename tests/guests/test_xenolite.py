@@ -3,6 +3,7 @@ demand-zero paging, every page-table write validated by Xen (guests/xenolite).""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from capstone import CS_ARCH_X86, CS_GRP_CALL, CS_GRP_JUMP, CS_MODE_32, Cs
@@ -160,3 +161,78 @@ def test_xenolite_user_code_is_position_independent() -> None:
                     problems.append(f"{insn.address:#x}: {insn.mnemonic} {insn.op_str}")
     assert end == text_end, "the disassembly stopped early"
     assert problems == []
+
+
+def test_xenolite_preempts_compute_loops_on_the_timer_tick_and_sleeps() -> None:
+    """ "spin=1": two processes that compute with no system call between their progress
+    lines, and a sleeper. Only the VIRQ_TIMER tick can take the CPU from a spinner, so
+    interleaved lines mean preemption; the sleeper and then init, alone, sleep 5 ms."""
+    xen = Xen()
+    domain = build_domain(
+        xen,
+        load_kernel_image(build_guest("xenolite")),
+        name="xenolite",
+        memory_mib=16,
+        cmdline="spin=1",
+    )
+    run = xen.run(max_instructions=200_000_000)
+    console = domain.console
+    lines = console.splitlines()
+    assert run.reason == "idle" and domain.shutdown_reason == "poweroff", console
+    assert lines[-1] == "kernel: power off"
+    assert "timer: VIRQ_TIMER on port 2, a tick every 1000 us" in lines
+    assert "panic" not in console and "killed" not in console
+
+    spins = [
+        (int(m[1]), int(m[2]), int(m[3]), m[4])
+        for m in (
+            re.fullmatch(r"spin (\d): pid (\d+) step (\d) x=(0x[0-9a-f]{8})", line)
+            for line in lines
+        )
+        if m
+    ]
+    order = [spinner for spinner, _, _, _ in spins]
+    for spinner, pid in ((0, 2), (1, 3)):
+        steps = [(p, step) for s, p, step, _ in spins if s == spinner]
+        assert steps == [(pid, step) for step in range(1, 9)]
+        last_x = [x for s, _, _, x in spins if s == spinner][-1]
+        assert f"init: pid {pid} exited with {last_x}" in lines
+    # Without preemption spinner 0 would print all 8 lines before spinner 1 printed one.
+    switches = sum(1 for a, b in itertools.pairwise(order) if a != b)
+    assert order.index(1) < order.index(0) + 2 and switches >= 8, order
+
+    slept = [
+        int(m[1])
+        for m in (re.fullmatch(r"sleeper: pid 4 slept (\d+) ns", line) for line in lines)
+        if m
+    ]
+    assert len(slept) == 2 and all(5_000_000 <= ns < 8_000_000 for ns in slept), slept
+    alone = [
+        int(m[1])
+        for m in (re.fullmatch(r"init: slept alone (\d+) us", line) for line in lines)
+        if m
+    ]
+    assert len(alone) == 1 and 5_000 <= alone[0] < 7_000, alone
+    assert "init: pid 4 exited with 0x00000000" in lines
+
+    done = re.search(r"xenolite: spin done at (\d+) us, (\d+) ticks, (\d+) preemptions", console)
+    assert done, console
+    elapsed_us, ticks, preemptions = map(int, done.groups())
+    assert ticks >= elapsed_us // 1000 - 2 and preemptions >= 30
+    # Every tick that found a process running in ring 3 came as an upcall.
+    assert domain.stats.upcalls >= preemptions
+    # Idle: while init slept alone the domain blocked, and system time ran ahead of the
+    # instructions it executed.
+    assert xen.clock.now() > domain.stats.instructions + 4_000_000
+    assert xen.check_invariants() == []
+
+
+def test_xenolite_workers_give_the_same_results_when_preempted() -> None:
+    """A fast tick preempts the workers inside their loops, page faults and copy-on-write
+    included: the checksums and the page accounting must not change."""
+    result = boot("xenolite", cmdline="tick=20 workers=5")
+    assert result.ok, result.console
+    for worker in range(5):
+        assert f"exited with checksum {worker_checksum(worker):#010x}" in result.console
+    assert "init: every page its children used is free again" in result.console
+    assert result.hypercalls["set_timer_op"] > 20

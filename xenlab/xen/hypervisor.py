@@ -204,9 +204,18 @@ class Xen:
         started = time.monotonic()
         spent = 0
         domains = self.domains
+        resume = None  # a domain whose run ended only so a new timer could be planned
         while True:
             next_timer = self._fire_timers()
-            domain = self.scheduler.pick(list(domains.values()))
+            if (
+                resume is not None
+                and resume.state is DomainState.RUNNABLE
+                and not resume.pause_count
+            ):
+                domain = resume
+            else:
+                domain = self.scheduler.pick(list(domains.values()))
+            resume = None
             if domain is None:
                 if next_timer is None:
                     return RunResult("idle", spent, time.monotonic() - started)
@@ -224,6 +233,9 @@ class Xen:
             ran = self._run_slice(domain, budget)
             self.scheduler.charge(domain, ran)
             spent += ran
+            if self.clock.replan:
+                self.clock.replan = False
+                resume = domain
 
     def _fire_timers(self) -> int | None:
         """Fire every timer that is due; return when the next one is (system time)."""
@@ -252,7 +264,7 @@ class Xen:
         start = self.clock.now()
         publish_time(domain, start)  # the guest's view of time, when scheduled in
         check_upcall(vcpu)  # events that arrived while it was descheduled
-        self.clock.start_run()
+        self.clock.start_run(budget)
         try:
             ran = cpu.run(budget)
         except EmulationError as exc:

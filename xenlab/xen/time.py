@@ -45,6 +45,8 @@ class SystemClock:
         self._cpu = cpu
         self._elapsed = 0  # ns up to the start of the current run (or now, between runs)
         self._running = False
+        self.run_end = 0  # when the current run will end, at the latest
+        self.replan = False  # a timer was set that falls inside the current run
 
     def now(self) -> int:
         if self._running:
@@ -52,8 +54,9 @@ class SystemClock:
             return self._elapsed + self._cpu.counter.executed() * NS_PER_INSTRUCTION
         return self._elapsed
 
-    def start_run(self) -> None:
+    def start_run(self, budget: int) -> None:
         self._running = True
+        self.run_end = self._elapsed + budget * NS_PER_INSTRUCTION
 
     def end_run(self, instructions: int) -> None:
         self._running = False
@@ -88,8 +91,14 @@ def do_set_timer_op(vcpu: VCPU, timeout_lo: int, timeout_hi: int) -> int:
     when it passes, the domain gets VIRQ_TIMER.  A time already past fires at once."""
     deadline = timeout_hi << 32 | timeout_lo
     vcpu.timer_deadline = deadline or None
-    if deadline and deadline <= vcpu.domain.clock.now():
+    clock = vcpu.domain.clock
+    if deadline and deadline <= clock.now():
         fire_timer(vcpu)
+    elif deadline and deadline < clock.run_end:
+        # The current run was planned without this timer: end it so the run loop can
+        # plan again (the domain carries on at once), and the timer fires on time.
+        clock.replan = True
+        vcpu.domain.machine.cpu.stop()
     return 0
 
 

@@ -31,6 +31,15 @@ TRAP_ERRCODE(general_protection, 13)
 TRAP_ERRCODE(page_fault, 14)
 TRAP(system_call, 0x80)
 
+/*
+ * The event callback (set_callbacks, arch/xen/timer.c): Xen bounces an
+ * upcall exactly like an exception without an error code, on the process's
+ * kernel stack if it interrupted ring 3, with events masked. It becomes a
+ * trap like the others, vector T_EVENT (0x100: no CPU vector), so trap()
+ * can preempt the process it interrupted.
+ */
+TRAP(event_callback, 0x100)
+
 alltraps:
         cld
         pushl %ds
@@ -48,10 +57,25 @@ alltraps:
  * here). A plain iret works from ring 1 to ring 1 or 3: it ignores the
  * event mask Xen put in CS bits 16-23, and ring 1 needs no hypercall to
  * leave to an outer ring.
+ *
+ * The virtual interrupt flag is not in EFLAGS, so iret does not restore
+ * it: restore it here, from CS bits 16-23 (the mask when the trap came; 0
+ * for ring 3, which runs with events enabled, and for a new process's
+ * frame). The kernel itself runs masked; once events are set up
+ * (xen_upcall_mask, arch/xen/timer.c) it unmasks only on this way out. An
+ * upcall in the few instructions between the unmask and the iret lands on
+ * this stack in ring 1; trap() then only handles the events, and any
+ * preemption it asks for waits for the next entry from ring 3.
  */
         .globl trapret
 trapret:
-        popal
+        movl xen_upcall_mask, %eax      /* popal reloads %eax */
+        testl %eax, %eax
+        jz 1f
+        testl $0x00ff0000, 52(%esp)     /* tf->cs: the saved mask */
+        jnz 1f
+        movb $0, (%eax)
+1:      popal
         popl %es
         popl %ds
         addl $8, %esp                   /* vector, error code */

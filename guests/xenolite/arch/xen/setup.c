@@ -19,16 +19,20 @@ pte_t *boot_l3;
 pte_t *kernel_l2;
 
 /*
- * The virtual IDT (paper §2.1.2). flags = the DPL allowed to raise the
- * vector with `int n`: only the system call may be raised from ring 3;
- * the rest are faults, which Xen delivers whatever the DPL.
+ * The virtual IDT (paper §2.1.2). flags bits 0-1 = the DPL allowed to
+ * raise the vector with `int n`: only the system call may be raised from
+ * ring 3; the rest are faults, which Xen delivers whatever the DPL.
+ * Bit 2 (TI_MASK_EVENTS) makes each an "interrupt gate": Xen masks events
+ * on entry, so the kernel always runs with events masked (arch/xen/timer.c).
  */
+#define TI_MASK_EVENTS 4
+
 static const struct trap_info trap_table[] = {
-    {  0,    0, FLAT_RING1_CS, (unsigned long)divide_error },
-    {  6,    0, FLAT_RING1_CS, (unsigned long)invalid_op },
-    { 13,    0, FLAT_RING1_CS, (unsigned long)general_protection },
-    { 14,    0, FLAT_RING1_CS, (unsigned long)page_fault },
-    { 0x80,  3, FLAT_RING1_CS, (unsigned long)system_call },
+    {  0,    TI_MASK_EVENTS,     FLAT_RING1_CS, (unsigned long)divide_error },
+    {  6,    TI_MASK_EVENTS,     FLAT_RING1_CS, (unsigned long)invalid_op },
+    { 13,    TI_MASK_EVENTS,     FLAT_RING1_CS, (unsigned long)general_protection },
+    { 14,    TI_MASK_EVENTS,     FLAT_RING1_CS, (unsigned long)page_fault },
+    { 0x80,  TI_MASK_EVENTS | 3, FLAT_RING1_CS, (unsigned long)system_call },
     {  0,    0, 0, 0 }
 };
 
