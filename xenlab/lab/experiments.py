@@ -20,6 +20,7 @@ from xenlab.toolstack.builder import build_domain
 from xenlab.toolstack.elfimage import KernelImage, load_kernel_image
 from xenlab.xen.hypervisor import Xen
 from xenlab.xen.sched_bvt import BVT
+from xenlab.xen.sched_credit import Credit
 from xenlab.xen.schedule import RoundRobin
 
 SPIN = "n=4000000000"  # bench_compute that never finishes in time: a CPU hog
@@ -44,19 +45,27 @@ def weighted_shares(
     instructions: int = 40_000_000,
     mcu: int = 10_000,
     ctx_allow: int = 50_000,
+    scheduler: str = "bvt",
 ) -> list[Share]:
-    """One CPU hog per weight under BVT (``mcu_advance`` = lcm / weight); run for
-    ``instructions`` in total and return each domain's share against its target."""
+    """One CPU hog per weight under BVT (``mcu_advance`` = lcm / weight) or the credit
+    scheduler (``scheduler="credit"``, weight as given); run for ``instructions`` in
+    total and return each domain's share against its target."""
     image = load_kernel_image(build_guest("bench_compute"))
-    bvt = BVT(mcu=mcu, ctx_allow=ctx_allow)
-    xen = Xen(machine_mib=max(64, 8 * len(weights)), scheduler=bvt)
+    if scheduler == "credit":
+        sched = Credit(period=20 * ctx_allow, tslice=ctx_allow)
+    else:
+        sched = BVT(mcu=mcu, ctx_allow=ctx_allow)
+    xen = Xen(machine_mib=max(64, 8 * len(weights)), scheduler=sched)
     scale = 1
     for w in weights:
         scale = scale * w // _gcd(scale, w)
     domains = []
     for w in weights:
         domain = build_domain(xen, image, name=f"weight{w}", memory_mib=4, cmdline=SPIN)
-        bvt.set_params(domain, mcu_advance=scale // w)
+        if isinstance(sched, Credit):
+            sched.set_weight(domain, w)
+        else:
+            sched.set_params(domain, mcu_advance=scale // w)
         domains.append((w, domain))
     xen.run(max_instructions=instructions)
     total = sum(d.stats.instructions for _, d in domains)

@@ -1,8 +1,8 @@
 """Scheduling (Xen's common/schedule.c): ``sched_op`` and the choice of who runs next.
 
-Two schedulers share one interface (``Scheduler``): plain round-robin with a fixed slice
-of guest instructions (the default), and Borrowed Virtual Time (``sched_bvt``, paper
-§3.3.1).
+Three schedulers share one interface (``Scheduler``): plain round-robin with a fixed
+slice of guest instructions (the default), Borrowed Virtual Time (``sched_bvt``, paper
+§3.3.1) and a credit scheduler (``sched_credit``, BVT's successor in Xen 3).
 Slices are counted in instructions, not wall-clock time, so runs are deterministic.
 """
 
@@ -83,7 +83,7 @@ def do_sched_op_compat(vcpu: VCPU, cmd: int, arg: int) -> int:
 
 
 class Scheduler(Protocol):
-    """What the run loop asks of a scheduler (``RoundRobin``, ``sched_bvt.BVT``)."""
+    """What the run loop asks of a scheduler (``RoundRobin``, ``BVT``, ``Credit``)."""
 
     name: str
     slice: int  # how long the domain ``pick`` just chose may run (instructions)
