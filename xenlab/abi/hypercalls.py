@@ -181,3 +181,16 @@ CALLBACKTYPE_nmi = 4
 CALLBACKTYPE_sysenter = 5
 CALLBACKTYPE_syscall32 = 7
 CALLBACKF_mask_events = 1
+
+# vcpu_op (vcpu.h)
+VCPUOP_initialise = 0
+VCPUOP_up = 1
+VCPUOP_down = 2
+VCPUOP_is_up = 3
+VCPUOP_get_runstate_info = 4
+VCPUOP_set_periodic_timer = 6
+VCPUOP_stop_periodic_timer = 7
+VCPUOP_set_singleshot_timer = 8
+VCPUOP_stop_singleshot_timer = 9
+VCPU_SSHOTTMR_future = 1
+MAX_POLL_PORTS = 128  # SCHEDOP_poll: the most ports one call may wait on

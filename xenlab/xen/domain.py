@@ -83,6 +83,10 @@ class VCPU:
     other_callbacks: dict[int, tuple[int, int]] = field(default_factory=dict)  # nmi, sysenter
     vcpu_info: int = 0  # machine address of this vCPU's vcpu_info in shared_info
     timer_deadline: int | None = None  # set_timer_op: system time at which VIRQ_TIMER fires
+    periodic_period: int = 0  # VCPUOP_set_periodic_timer: VIRQ_TIMER every this many ns
+    periodic_deadline: int | None = None
+    poll_ports: frozenset[int] = frozenset()  # SCHEDOP_poll: any of these wakes it
+    poll_deadline: int | None = None  # SCHEDOP_poll's timeout
     last_bounce: tuple[int, int] | None = None  # (handler, instruction count) of the last
     ldt_frames: list[int] = field(default_factory=list)  # MMUEXT_SET_LDT: typed seg_desc too
     ldt_entries: int = 0

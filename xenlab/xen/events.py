@@ -87,6 +87,9 @@ def set_pending(domain: Domain, port: int) -> None:
     if value >> bit & 1:
         return  # already pending: the guest has not seen the last one yet
     memory.write_u32(pending, value | 1 << bit)
+    vcpu = domain.vcpu
+    if vcpu is not None and port in vcpu.poll_ports:
+        wake(domain)  # a poller waits for this very port, masked or not
     if memory.read_u32(shared + layout.SH_EVTCHN_MASK + 4 * word) >> bit & 1:
         return  # masked: it waits in the bitmap until unmasked
     _raise_selector(domain, word)
@@ -102,8 +105,15 @@ def _raise_selector(domain: Domain, word: int) -> None:
         return
     memory.write_u32(vcpu_info + layout.VI_PENDING_SEL, sel | 1 << word)
     memory.view[vcpu_info + layout.VI_UPCALL_PENDING] = 1
+    wake(domain)  # an event wakes a blocked (or polling) domain
+
+
+def wake(domain: Domain) -> None:
+    """Make a blocked domain runnable again, ending any poll it was in."""
     if domain.state is DomainState.BLOCKED:
-        domain.state = DomainState.RUNNABLE  # an event wakes a blocked domain
+        domain.state = DomainState.RUNNABLE
+    if domain.vcpu is not None:
+        domain.vcpu.poll_ports, domain.vcpu.poll_deadline = frozenset(), None
 
 
 def send_virq(domain: Domain, virq: int) -> None:

@@ -36,7 +36,7 @@ from xenlab.xen.mm import (
     do_vm_assist,
 )
 from xenlab.xen.schedule import do_sched_op, do_sched_op_compat
-from xenlab.xen.time import do_set_timer_op
+from xenlab.xen.time import do_set_timer_op, do_vcpu_op
 from xenlab.xen.traps import do_fpu_taskswitch, do_iret, do_set_trap_table, do_stack_switch
 from xenlab.xen.version import do_xen_version
 
@@ -53,6 +53,7 @@ for _name, _entry in {
     "update_va_mapping": (do_update_va_mapping, 4),
     "mmu_update": (do_mmu_update, 4),
     "set_timer_op": (do_set_timer_op, 2),
+    "vcpu_op": (do_vcpu_op, 3),
     "fpu_taskswitch": (do_fpu_taskswitch, 1),
     "iret": (do_iret, 0),
     "event_channel_op": (do_event_channel_op, 2),

@@ -29,7 +29,7 @@ from xenlab.xen.setup import M2P_INVALID, Hole, bring_up_cpu
 from xenlab.xen.time import (
     NS_PER_INSTRUCTION,
     SystemClock,
-    fire_timer,
+    due_timers,
     init_wall_clock,
     publish_time,
 )
@@ -242,13 +242,11 @@ class Xen:
         now = self.clock.now()
         upcoming = None
         for domain in self.domains.values():
-            vcpu = domain.vcpu
-            if vcpu is None or vcpu.timer_deadline is None or not domain.alive:
+            if domain.vcpu is None or not domain.alive:
                 continue
-            if vcpu.timer_deadline <= now:
-                fire_timer(vcpu)
-            elif upcoming is None or vcpu.timer_deadline < upcoming:
-                upcoming = vcpu.timer_deadline
+            nxt = due_timers(domain.vcpu, now)
+            if nxt is not None and (upcoming is None or nxt < upcoming):
+                upcoming = nxt
         return upcoming
 
     def _run_slice(self, domain: Domain, budget: int) -> int:

@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from xenlab.abi import errno, layout
 from xenlab.abi.hypercalls import (
+    MAX_POLL_PORTS,
+    NR_EVENT_CHANNELS,
     SHUTDOWN_REASONS,
     SCHEDOP_block,
+    SCHEDOP_poll,
     SCHEDOP_shutdown,
     SCHEDOP_shutdown_code,
     SCHEDOP_yield,
@@ -45,6 +48,31 @@ def _block(vcpu: VCPU) -> int:
     return 0
 
 
+def _poll(vcpu: VCPU, arg: int) -> int:
+    """SCHEDOP_poll({ports, nr_ports, timeout}): sleep until one of these ports is pending
+    (masked or not) or any event is, or system time passes ``timeout`` (0: no timeout).
+    Unlike block, it leaves the virtual interrupt flag alone."""
+    guest = vcpu.domain.guest_memory
+    ports_ptr, nr_ports, timeout = struct.unpack("<IIQ", guest.read(arg, 16))
+    if nr_ports > MAX_POLL_PORTS:
+        return -errno.EINVAL
+    ports = struct.unpack(f"<{nr_ports}I", guest.read(ports_ptr, 4 * nr_ports))
+    if any(port >= NR_EVENT_CHANNELS for port in ports):
+        return -errno.EINVAL
+    memory = vcpu.domain.machine.memory
+    shared = vcpu.domain.shared_info_mfn << 12
+    for port in ports:
+        if memory.read_u32(shared + layout.SH_EVTCHN_PENDING + 4 * (port // 32)) >> port % 32 & 1:
+            return 0  # already pending: no need to sleep
+    if _events_pending(vcpu) or (timeout and timeout <= vcpu.domain.clock.now()):
+        return 0
+    vcpu.poll_ports = frozenset(ports)
+    vcpu.poll_deadline = timeout or None
+    vcpu.domain.state = DomainState.BLOCKED
+    vcpu.domain.machine.cpu.stop()
+    return 0
+
+
 def _shutdown(vcpu: VCPU, reason: int) -> int:
     name = SHUTDOWN_REASONS.get(reason)
     if name is None:
@@ -64,13 +92,15 @@ def do_sched_op(vcpu: VCPU, cmd: int, arg: int) -> int:
     if cmd == SCHEDOP_shutdown:
         (reason,) = struct.unpack("<I", vcpu.domain.guest_memory.read(arg, 4))
         return _shutdown(vcpu, reason)
+    if cmd == SCHEDOP_poll:
+        return _poll(vcpu, arg)
     if cmd == SCHEDOP_shutdown_code:
         (reason,) = struct.unpack("<I", vcpu.domain.guest_memory.read(arg, 4))
         if reason not in SHUTDOWN_REASONS:
             return -errno.EINVAL
         vcpu.domain.shutdown_code = reason
         return 0
-    return -errno.ENOSYS  # poll, remote_shutdown, watchdog: with events and domain 0
+    return -errno.ENOSYS  # remote_shutdown, watchdog: with domain 0
 
 
 def do_sched_op_compat(vcpu: VCPU, cmd: int, arg: int) -> int:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from xenlab.abi import layout
+from xenlab.abi import errno, layout
+from xenlab.abi import hypercalls as hc
 from xenlab.abi.hypercalls import VIRQ_TIMER
-from xenlab.xen.events import send_virq
+from xenlab.xen.events import send_virq, wake
 
 if TYPE_CHECKING:
     from xenlab.hw.cpu import CPU
@@ -94,14 +95,71 @@ def do_set_timer_op(vcpu: VCPU, timeout_lo: int, timeout_hi: int) -> int:
     clock = vcpu.domain.clock
     if deadline and deadline <= clock.now():
         fire_timer(vcpu)
-    elif deadline and deadline < clock.run_end:
-        # The current run was planned without this timer: end it so the run loop can
-        # plan again (the domain carries on at once), and the timer fires on time.
-        clock.replan = True
-        vcpu.domain.machine.cpu.stop()
+    elif deadline:
+        # The current run was planned without this timer: if it falls inside the run, end
+        # the run so the loop can plan again (the domain carries on at once).
+        _replan_if_sooner(vcpu, deadline)
     return 0
 
 
 def fire_timer(vcpu: VCPU) -> None:
     vcpu.timer_deadline = None
     send_virq(vcpu.domain, VIRQ_TIMER)
+
+
+# ---------------------------------------------------------------- vcpu_op
+_SINGLESHOT = struct.Struct("<QI")  # timeout_abs_ns, flags (12 bytes on x86_32)
+MIN_PERIOD = 1_000_000  # ns: Xen refuses a periodic timer faster than 1 ms
+
+
+def do_vcpu_op(vcpu: VCPU, cmd: int, vcpu_id: int, arg: int) -> int:
+    """``vcpu_op(cmd, vcpu, arg)``: xenlab domains have one vCPU, number 0, always up;
+    each has a one-shot and a periodic timer besides ``set_timer_op``."""
+    if vcpu_id != 0:
+        return -errno.ENOENT
+    guest = vcpu.domain.guest_memory
+    clock = vcpu.domain.clock
+    if cmd == hc.VCPUOP_is_up:
+        return 1
+    if cmd == hc.VCPUOP_set_singleshot_timer:
+        timeout, flags = _SINGLESHOT.unpack(guest.read(arg, 12))
+        if flags & hc.VCPU_SSHOTTMR_future and timeout < clock.now():
+            return -errno.ETIME
+        return do_set_timer_op(vcpu, timeout & 0xFFFFFFFF, timeout >> 32)
+    if cmd == hc.VCPUOP_stop_singleshot_timer:
+        vcpu.timer_deadline = None
+        return 0
+    if cmd == hc.VCPUOP_set_periodic_timer:
+        (period,) = struct.unpack("<Q", guest.read(arg, 8))
+        if period < MIN_PERIOD:
+            return -errno.EINVAL
+        vcpu.periodic_period = period
+        vcpu.periodic_deadline = clock.now() + period
+        _replan_if_sooner(vcpu, vcpu.periodic_deadline)
+        return 0
+    if cmd == hc.VCPUOP_stop_periodic_timer:
+        vcpu.periodic_period, vcpu.periodic_deadline = 0, None
+        return 0
+    return -errno.ENOSYS  # initialise/up/down/runstate: one vCPU, always up
+
+
+def _replan_if_sooner(vcpu: VCPU, deadline: int) -> None:
+    clock = vcpu.domain.clock
+    if deadline < clock.run_end:
+        clock.replan = True
+        vcpu.domain.machine.cpu.stop()
+
+
+def due_timers(vcpu: VCPU, now: int) -> int | None:
+    """Fire what is due for this vCPU (its timers, a poll's timeout); return the next
+    deadline it has, if any."""
+    if vcpu.timer_deadline is not None and vcpu.timer_deadline <= now:
+        fire_timer(vcpu)
+    if vcpu.periodic_deadline is not None and vcpu.periodic_deadline <= now:
+        send_virq(vcpu.domain, VIRQ_TIMER)
+        while vcpu.periodic_deadline <= now:  # a late tick does not pile up
+            vcpu.periodic_deadline += vcpu.periodic_period
+    if vcpu.poll_deadline is not None and vcpu.poll_deadline <= now:
+        wake(vcpu.domain)  # the poll timed out
+    deadlines = [d for d in (vcpu.timer_deadline, vcpu.periodic_deadline, vcpu.poll_deadline) if d]
+    return min(deadlines, default=None)

@@ -24,5 +24,6 @@
 #define ENOSPC     28
 #define ERANGE     34
 #define ENOSYS     38   /* hypercall not implemented */
+#define ETIME      62   /* a timer deadline already passed */
 
 #endif /* __XEN_PUBLIC_ERRNO_H__ */
