@@ -23,3 +23,10 @@ def test_a_handler_that_cannot_run_gets_its_domain_crashed_instead_of_a_loop():
     assert "#PF page fault at 0x00600000: trap delivery faulted again" in result.reason
     assert "still alive" not in result.console
     assert result.traps == {"#UD invalid opcode": 1, "#PF page fault": 1}
+
+
+def test_a_bounce_frame_that_cannot_be_written_goes_to_the_failsafe_callback():
+    result = boot(GUESTS / "failsafe")
+    assert result.ok, result.console
+    assert "failsafe callback: the #UD frame could not be written" in result.console
+    assert result.traps == {"#UD invalid opcode": 1, "failsafe callback": 1}

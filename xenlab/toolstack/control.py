@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xenlab.abi.layout import TRAP_NAMES
 from xenlab.build import BuildError as GuestBuildError
 from xenlab.build import build_guest
 from xenlab.toolstack.builder import build_domain
@@ -20,6 +19,7 @@ from xenlab.toolstack.elfimage import ImageError, load_kernel_image
 from xenlab.xen.crash import CrashReport
 from xenlab.xen.domain import Domain, DomainState
 from xenlab.xen.hypervisor import Xen
+from xenlab.xen.traps import trap_name
 
 DEFAULT_MEMORY_MIB = 16
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000  # a runaway guest is stopped, not waited for
@@ -81,7 +81,7 @@ def summarize(xen: Xen, domain: Domain, wall: float, first_output: float | None)
         reason=reason,
         console=domain.console,
         hypercalls=domain.stats.hypercalls_by_name(),
-        traps={TRAP_NAMES.get(v, f"int {v:#x}"): n for v, n in sorted(domain.stats.traps.items())},
+        traps={trap_name(v): n for v, n in sorted(domain.stats.traps.items())},
         instructions=domain.stats.instructions,
         virtual_time_ns=xen.virtual_time_ns(domain),
         first_output_instructions=domain.stats.first_console_instruction,

@@ -42,11 +42,14 @@ _EFLAGS_CLEARED_ON_BOUNCE = x86.EFLAGS_TF | x86.EFLAGS_NT | x86.EFLAGS_VM | x86.
 
 
 EVENT_CALLBACK_VECTOR = 0x100  # not a CPU vector: how an event upcall shows in reports
+FAILSAFE_VECTOR = 0x101  # nor this: the failsafe callback
 
 
 def trap_name(vector: int) -> str:
     if vector == EVENT_CALLBACK_VECTOR:
         return "event upcall"
+    if vector == FAILSAFE_VECTOR:
+        return "failsafe callback"
     return TRAP_NAMES.get(vector, f"int {vector:#x}")
 
 
@@ -139,8 +142,11 @@ def deliver_fault(vcpu: VCPU, vector: int, error_code: int | None, eip: int) -> 
     bounce(vcpu, entry, error_code=error_code, eip=eip)
 
 
-def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> None:
-    """Build Xen's bounce frame on the guest kernel stack and continue at the handler."""
+def bounce(
+    vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int, on_kernel_stack: bool = False
+) -> None:
+    """Build Xen's bounce frame on the guest kernel stack and continue at the handler
+    (``on_kernel_stack``: on the stack_switch stack even from ring 1, for the failsafe)."""
     domain = vcpu.domain
     cpu = domain.machine.cpu
     if entry.cs != layout.FLAT_RING1_CS:
@@ -167,7 +173,7 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
         words += [cpu.reg(ESP), cpu.ss]
         sp = vcpu.kernel_sp
     else:
-        sp = cpu.reg(ESP)
+        sp = vcpu.kernel_sp if on_kernel_stack else cpu.reg(ESP)
     if error_code is not None:
         words.insert(0, error_code)
     frame = struct.pack(f"<{len(words)}I", *words)
@@ -175,6 +181,19 @@ def bounce(vcpu: VCPU, entry: TrapInfo, *, error_code: int | None, eip: int) -> 
     try:
         domain.guest_memory.write(sp, frame, may_hold_code=False)
     except GuestFault as fault:
+        failsafe = vcpu.failsafe_callback
+        if failsafe is not None and entry.vector != FAILSAFE_VECTOR and vcpu.kernel_sp:
+            # The guest's failsafe callback gets one chance, on its known-good kernel
+            # stack (stack_switch), to report or repair; if that fails too, it dies.
+            vcpu.domain.stats.traps[FAILSAFE_VECTOR] += 1
+            bounce(
+                vcpu,
+                TrapInfo(FAILSAFE_VECTOR, layout.TI_CLEAR_EVENT_MASK, *failsafe),
+                error_code=None,
+                eip=eip,
+                on_kernel_stack=True,
+            )
+            return
         crash_domain(
             vcpu,
             f"cannot deliver {trap_name(entry.vector)}: writing the bounce frame faulted ({fault})",
