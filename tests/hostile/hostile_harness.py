@@ -157,7 +157,8 @@ class Run:
     checks: str = ""  # the console without the "# " lines
 
 
-def run_attack(image: Path, bystander_image: Path, name: str) -> Run:
+def _with_bystander(bystander_image: Path) -> tuple[Xen, Domain]:
+    """A hypervisor with the bystander domain built in it."""
     xen = Xen(slice_instructions=SLICE)
     bystander = build_domain(
         xen,
@@ -166,6 +167,11 @@ def run_attack(image: Path, bystander_image: Path, name: str) -> Run:
         memory_mib=MEMORY_MIB,
         cmdline=f"rounds={BYSTANDER_ROUNDS}",
     )
+    return xen, bystander
+
+
+def run_attack(image: Path, bystander_image: Path, name: str) -> Run:
+    xen, bystander = _with_bystander(bystander_image)
     attacker = build_domain(
         xen,
         load_kernel_image(image),
@@ -223,14 +229,7 @@ def memory_differences(alone: dict[int, bytes], beside: dict[int, bytes]) -> lis
 
 def run_alone(bystander_image: Path) -> Alone:
     """The bystander alone: what it must print, and hold, beside any attacker."""
-    xen = Xen(slice_instructions=SLICE)
-    bystander = build_domain(
-        xen,
-        load_kernel_image(bystander_image),
-        name="bystander",
-        memory_mib=MEMORY_MIB,
-        cmdline=f"rounds={BYSTANDER_ROUNDS}",
-    )
+    xen, bystander = _with_bystander(bystander_image)
     xen.run(max_instructions=MAX_INSTRUCTIONS)
     assert bystander.shutdown_reason == "poweroff", bystander.console
     return Alone(bystander.console, bystander_memory(xen, bystander))

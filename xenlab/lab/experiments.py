@@ -88,6 +88,21 @@ class Latency:
     worst_ns: int
 
 
+def add_latency_domain(xen: Xen, bvt: BVT, *, rounds: int, warp: bool):
+    """Build the event-driven ``latency`` guest; with ``warp``, let it borrow 1 ms of
+    virtual time for up to 2 ms whenever it wakes."""
+    waiter = build_domain(
+        xen,
+        load_kernel_image(build_guest("latency")),
+        name="latency",
+        memory_mib=4,
+        cmdline=f"rounds={rounds}",
+    )
+    if warp:
+        bvt.set_params(waiter, warp=1_000_000, warpl=2_000_000, warpu=0)
+    return waiter
+
+
 def warp_latency(
     *, warp: bool, hogs: int = 3, rounds: int = 20, ctx_allow: int = 500_000
 ) -> Latency:
@@ -98,15 +113,7 @@ def warp_latency(
     hog_image = load_kernel_image(build_guest("bench_compute"))
     for k in range(hogs):
         build_domain(xen, hog_image, name=f"hog{k}", memory_mib=4, cmdline=SPIN)
-    waiter = build_domain(
-        xen,
-        load_kernel_image(build_guest("latency")),
-        name="latency",
-        memory_mib=4,
-        cmdline=f"rounds={rounds}",
-    )
-    if warp:
-        bvt.set_params(waiter, warp=1_000_000, warpl=2_000_000, warpu=0)
+    waiter = add_latency_domain(xen, bvt, rounds=rounds, warp=warp)
     while waiter.alive:
         xen.run(max_instructions=50_000_000)
     found = re.search(r"mean (\d+) ns late, worst (\d+) ns", waiter.console)

@@ -22,7 +22,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from xenlab.build import build_guest
-from xenlab.lab.experiments import SPIN, IsolationResult, ScalingPoint, Share
+from xenlab.lab.experiments import SPIN, IsolationResult, ScalingPoint, Share, add_latency_domain
 from xenlab.toolstack.builder import build_domain
 from xenlab.toolstack.elfimage import load_kernel_image
 from xenlab.xen.hypervisor import Xen
@@ -236,15 +236,7 @@ class BVTPanel:
                 domain = build_domain(xen, hog, name=f"hog{k}", memory_mib=4, cmdline=SPIN)
                 bvt.set_params(domain, mcu_advance=slider.value)
                 hogs.append(domain)
-            waiter = build_domain(
-                xen,
-                load_kernel_image(build_guest("latency")),
-                name="latency",
-                memory_mib=4,
-                cmdline=f"rounds={self.rounds}",
-            )
-            if self.warp.value:
-                bvt.set_params(waiter, warp=1_000_000, warpl=2_000_000, warpu=0)
+            waiter = add_latency_domain(xen, bvt, rounds=self.rounds, warp=self.warp.value)
             xen.run(max_instructions=self.instructions)
         finally:
             self.button.disabled = False
