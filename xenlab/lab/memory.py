@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from xenlab.build import build_guest
 from xenlab.hw import x86
 from xenlab.hw.memory import OWNER_FREE, OWNER_XEN
+from xenlab.lab.figures import finish
 from xenlab.toolstack.builder import build_domain
 from xenlab.toolstack.elfimage import load_kernel_image
 from xenlab.xen.domain import Domain
@@ -252,14 +253,13 @@ def frame_map_figure(
             ),
         )
     )
-    fig.update_layout(
-        title=f"Machine memory by {by}, {width} frames per row (first {len(cats)} frames)",
+    return finish(
+        fig,
+        f"Machine memory by {by}, {width} frames per row (first {len(cats)} frames)",
+        420,
         yaxis=dict(autorange="reversed", title="row"),
         xaxis_title="frame in row",
-        height=420,
-        margin=dict(l=40, r=10, t=40, b=40),
     )
-    return fig
 
 
 @dataclass(frozen=True)
@@ -304,14 +304,13 @@ def batching_figure(points: list[BatchPoint]) -> go.Figure:
         mode="lines+markers",
         name="µs per PTE",
     )
-    fig.update_layout(
-        title="Cost of one validated PTE write against the batch size",
+    return finish(
+        fig,
+        "Cost of one validated PTE write against the batch size",
+        360,
         xaxis=dict(type="log", title="PTE writes per mmu_update"),
         yaxis=dict(type="log", title="µs per PTE write (wall clock)"),
-        height=360,
-        margin=dict(l=40, r=10, t=40, b=40),
     )
-    return fig
 
 
 @dataclass(frozen=True)
@@ -353,12 +352,12 @@ def fork_batching_figure(points: list[ForkPoint]) -> go.Figure:
         yaxis="y2",
         mode="lines+markers",
     )
-    fig.update_layout(
-        title="xenolite: fork with 1 MiB mapped, by page-table batch size",
+    return finish(
+        fig,
+        "xenolite: fork with 1 MiB mapped, by page-table batch size",
+        360,
+        right=40,
         xaxis_title="page-table writes per mmu_update (at most)",
         yaxis=dict(title="mmu_update hypercalls"),
         yaxis2=dict(title="ms (wall clock)", overlaying="y", side="right"),
-        height=360,
-        margin=dict(l=40, r=40, t=40, b=40),
     )
-    return fig

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from xenlab.build import build_guest
 from xenlab.lab.experiments import SPIN, IsolationResult, ScalingPoint, Share, add_latency_domain
+from xenlab.lab.figures import finish
 from xenlab.toolstack.builder import build_domain
 from xenlab.toolstack.elfimage import load_kernel_image
 from xenlab.xen.hypervisor import Xen
@@ -93,16 +94,15 @@ def gantt_figure(
             marker_color=_COLOURS[k % len(_COLOURS)],
             hovertemplate="%{y}: %{base:.1f} µs + %{x:.1f} µs<extra></extra>",
         )
-    fig.update_layout(
-        title="Who ran when (system time)",
+    return finish(
+        fig,
+        "Who ran when (system time)",
+        120 + 40 * max(1, len(runs)),
         barmode="overlay",
         xaxis_title="system time (µs)",
         yaxis=dict(autorange="reversed"),
-        height=120 + 40 * max(1, len(runs)),
-        margin=dict(l=40, r=10, t=40, b=40),
         showlegend=False,
     )
-    return fig
 
 
 def share_figure(shares: list[Share], labels: list[str] | None = None) -> go.Figure:
@@ -117,13 +117,12 @@ def share_figure(shares: list[Share], labels: list[str] | None = None) -> go.Fig
         marker=dict(symbol="line-ew-open", size=28, line=dict(width=3, color="black")),
         name="target",
     )
-    fig.update_layout(
-        title="CPU share against target",
+    return finish(
+        fig,
+        "CPU share against target",
+        340,
         yaxis_title="% of the CPU",
-        height=340,
-        margin=dict(l=40, r=10, t=40, b=40),
     )
-    return fig
 
 
 def isolation_figure(result: IsolationResult) -> go.Figure:
@@ -138,14 +137,13 @@ def isolation_figure(result: IsolationResult) -> go.Figure:
         name="share",
     )
     fig.add_hline(y=result.target * 100, line_dash="dash", annotation_text="fair share")
-    fig.update_layout(
-        title="Isolation: green well-behaved, red antisocial",
+    return finish(
+        fig,
+        "Isolation: green well-behaved, red antisocial",
+        340,
         yaxis_title="% of the CPU",
-        height=340,
-        margin=dict(l=40, r=10, t=40, b=40),
         showlegend=False,
     )
-    return fig
 
 
 def scaling_figure(points: list[ScalingPoint]) -> go.Figure:
@@ -161,14 +159,13 @@ def scaling_figure(points: list[ScalingPoint]) -> go.Figure:
             name=f"slice {slice_ / 1000:g} µs",
             text=[f"{p.switches} switches" for p in line],
         )
-    fig.update_layout(
-        title="Scaling: N compute-bound domains under round-robin",
+    return finish(
+        fig,
+        "Scaling: N compute-bound domains under round-robin",
+        360,
         xaxis=dict(type="log", title="domains"),
         yaxis=dict(title="M guest instructions per host CPU second", rangemode="tozero"),
-        height=360,
-        margin=dict(l=40, r=10, t=40, b=40),
     )
-    return fig
 
 
 class BVTPanel:

@@ -13,6 +13,7 @@ import html
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from xenlab.lab.figures import finish
 from xenlab.toolstack.control import BootError, BootResult, boot
 
 CONSOLE_SHOWN_CHARS = 20_000
@@ -110,13 +111,12 @@ def summary_figure(result: BootResult) -> go.Figure:
             name=kind + "s",
             marker_color=colour,
         )
-    fig.update_layout(
-        title=f"What {result.name} asked of Xen ({result.instructions:,} instructions)",
+    return finish(
+        fig,
+        f"What {result.name} asked of Xen ({result.instructions:,} instructions)",
+        320,
         yaxis_title="count",
-        height=320,
-        margin=dict(l=40, r=10, t=40, b=40),
     )
-    return fig
 
 
 def summary_rows(result: BootResult) -> list[tuple[str, str]]:
