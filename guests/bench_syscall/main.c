@@ -3,7 +3,9 @@
  * ring 3 makes `n` null system calls with int $0x80; each traps into Xen,
  * which bounces it to the kernel's handler in ring 1 (the trap table entry
  * has DPL 3), which returns straight to ring 3 with iret.  A final
- * int $0x81 ends the run.
+ * int $0x81 ends the run.  With "bounce=1" the entry also asks for events
+ * to be masked on entry, which only Xen can do: every call then takes
+ * Xen's bounce instead of the direct gate (xen/traps.py).
  */
 #include <cmdline.h>
 #include <console.h>
@@ -43,6 +45,8 @@ void start_kernel(start_info_t *si)
     };
 
     iterations = cmdline_ulong((const char *)si->cmd_line, "n", 100000);
+    if (cmdline_ulong((const char *)si->cmd_line, "bounce", 0))
+        traps[0].flags |= 4;  /* TI_SET_IF: "clear the event mask on entry" */
     HYPERVISOR_set_trap_table(traps);
     HYPERVISOR_stack_switch(FLAT_RING1_SS, (unsigned long)&kernel_stack[1024]);
     asm volatile("pushl %0\n\tpushl %1\n\tpushl $0x202\n\tpushl %2\n\tpushl %3\n\tiret"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from xenlab.toolstack.control import boot
 
 GUESTS = Path(__file__).parent / "guests"
@@ -30,3 +32,33 @@ def test_a_bounce_frame_that_cannot_be_written_goes_to_the_failsafe_callback():
     assert result.ok, result.console
     assert "failsafe callback: the #UD frame could not be written" in result.console
     assert result.traps == {"#UD invalid opcode": 1, "failsafe callback": 1}
+
+
+def test_fpu_state_and_cr0_ts_survive_both_system_call_roads():
+    result = boot(GUESTS / "fpustate")
+    assert result.ok, result.console
+    assert result.console.count(" ok\n") == 3
+    # 8 through the direct gate; the first of them came through Xen and armed it.
+    assert result.direct_traps == 7
+    assert result.traps["int 0x80"] == 8
+    assert result.traps["int 0x81"] == 9
+    assert result.traps["#NM device not available"] == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "direct"),
+    [
+        (1, "cannot deliver int 0x80: writing the bounce frame faulted", 1),
+        (2, "trap delivery faulted again", 0),
+        (3, "cannot deliver int 0x80: writing the bounce frame faulted", 0),
+    ],
+)
+def test_the_direct_gate_is_never_armed_over_a_stack_or_handler_xen_cannot_vouch_for(
+    case: int, reason: str, direct: int
+):
+    # A fault inside the CPU's own delivery would take the whole process down (field
+    # notes, trap 1 (C)): each case must end with this domain crashed and Xen running.
+    result = boot(GUESTS / "directgate", cmdline=f"case={case}")
+    assert result.state == "crashed", result.console
+    assert reason in result.reason
+    assert result.direct_traps == direct

@@ -9,7 +9,8 @@ Unicorn workarounds (see ``shared/reference/unicorn-field-notes.md``) all live h
 
 * **Rings** (trap 1): ``reg_write`` never changes the privilege level, so at bring-up the CPU
   executes a real ``iretd`` from ring 0 into rings 1 and 3 and saves a *template context* for
-  each; ``enter_ring`` restores a template and then loads the general registers.
+  each; ``enter_ring`` copies that ring's CS/SS descriptor caches into the live state and sets
+  the CPL bits of QEMU's ``hflags`` (both calibrated at bring-up), leaving the rest alone.
 * **Escalating faults** (trap 2): every fault resets QEMU's hidden ``old_exception``.
 * **Run/stop rules** (traps 3, 6): ``until`` is always 0 and ``count`` always > 0; hooks are
   installed before anything is translated.
@@ -50,15 +51,16 @@ from unicorn.x86_const import (
     UC_X86_REG_FS,
     UC_X86_REG_GDTR,
     UC_X86_REG_GS,
+    UC_X86_REG_IDTR,
     UC_X86_REG_LDTR,
     UC_X86_REG_SS,
+    UC_X86_REG_TR,
 )
 
 from xenlab.hw import x86
 from xenlab.hw.liveenv import CalibrationError, InstructionCounter, LiveEnv
 from xenlab.hw.memory import MachineMemory
 
-MAX_ENTRY_TEMPLATES = 256  # (ring, CR3, data selectors) templates kept for ring changes
 _SEGMENT_CACHE_SIZE = 24  # QEMU's SegmentCache: u32 selector, u64 base, u32 limit, u32 flags
 # Indices into LiveEnv.regs (QEMU's R_EAX ... R_EDI order).
 EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
@@ -94,6 +96,11 @@ class BringUp:
     stack_top_va: int
     rings: dict[int, RingSelectors]
     trap_rdtsc: bool = True  # CR4.TSD: rdtsc outside ring 0 raises #GP
+    # The direct trap gate (``arm_direct_gate``): a page for the IDT and one for the TSS,
+    # mapped read-only in every address space, and a busy-TSS descriptor in the GDT.
+    idt_va: int = 0
+    tss_va: int = 0
+    tss_selector: int = 0
 
 
 class EmulationError(RuntimeError):
@@ -119,7 +126,9 @@ class CPU:
         self._reg32 = ctypes.c_uint32(0)
         self._reg32_ref = ctypes.byref(self._reg32)
         self._templates: dict[int, object] = {}
-        self._entry_templates: dict[tuple, object] = {}
+        self._ring_cs_ss: dict[int, bytes] = {}  # each ring's CS and SS descriptor caches
+        self._cs_ss_cache = 0  # address of the live CS/SS caches (QEMU's segs[R_CS..R_SS])
+        self._cpl_flags: ctypes.c_uint32 | None = None  # QEMU's hflags (CPL in bits 0-1)
         self._cr3_cell: ctypes.c_uint64 | None = None
         self._cs_selector: ctypes.c_uint32 | None = None
         self._ss_selector: ctypes.c_uint32 | None = None
@@ -129,6 +138,9 @@ class CPU:
         # needs nothing else).  Vector 0x100 never occurs, so it is off until set.
         self._fast: list = [0x100, -1, lambda: None]
         self._cpl_cell: list = [None]
+        # The direct gate: [vector, armed, deliveries]; vector 0x100 never occurs.
+        self._direct: list = [0x100, False, 0]
+        self._idt_maddr = self._tss_maddr = 0
         # Hooks go in before anything is translated (hooks added later miss cached code).
         # Unicorn reports #UD through its invalid-instruction hook, not as an interrupt.
         self._intr_cb = _INTR_CB(self._make_interrupt_callback())
@@ -156,9 +168,12 @@ class CPU:
         uc = self.uc
         ring0 = spec.rings[0]
         uc.reg_write(UC_X86_REG_GDTR, (0, spec.gdt_va, spec.gdt_limit, 0))
-        uc.reg_write(UC_X86_REG_CR4, x86.CR4_PAE | (x86.CR4_TSD if spec.trap_rdtsc else 0))
+        cr4 = x86.CR4_PAE | x86.CR4_OSFXSR | x86.CR4_OSXMMEXCPT
+        uc.reg_write(UC_X86_REG_CR4, cr4 | (x86.CR4_TSD if spec.trap_rdtsc else 0))
         uc.reg_write(UC_X86_REG_CR3, spec.cr3)
         uc.reg_write(UC_X86_REG_CR0, x86.CR0_PE | x86.CR0_ET | x86.CR0_NE | x86.CR0_WP | x86.CR0_PG)
+        if spec.idt_va:
+            self._load_idt_and_tss(spec)
         uc.reg_write(UC_X86_REG_CS, ring0.cs)
         for reg in (UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_FS, UC_X86_REG_GS):
             uc.reg_write(reg, ring0.ds)
@@ -187,6 +202,27 @@ class CPU:
         self._calibrate_counter(spec)
         uc.context_restore(self._templates[1])
 
+    def _load_idt_and_tss(self, spec: BringUp) -> None:
+        """Point IDTR and TR at the hypervisor's IDT and TSS (in every template).
+
+        TR is loaded by register write with the type QEMU caches for a loaded TSS: an
+        *available* 32-bit TSS (9).  (``ltr`` would also write the busy bit into the
+        read-only GDT; and QEMU's ``get_ss_esp_from_tss`` aborts the whole process on any
+        other type in TR.)
+        """
+        idt = self.translate(spec.cr3, spec.idt_va)
+        tss = self.translate(spec.cr3, spec.tss_va)
+        if idt is None or tss is None:
+            raise CalibrationError("the IDT and TSS pages must be mapped at bring-up")
+        self._idt_maddr, self._tss_maddr = idt, tss
+        self.uc.reg_write(UC_X86_REG_IDTR, (0, spec.idt_va, 256 * 8 - 1, 0))
+        flags = (x86.DESC_P | x86.DESC_TYPE_TSS32) << 8  # QEMU keeps descriptor bits 32-63
+        self.uc.reg_write(
+            UC_X86_REG_TR, (spec.tss_selector, spec.tss_va, x86.TSS32_SIZE - 1, flags)
+        )
+        if self.uc.reg_read(UC_X86_REG_TR)[1:] != (spec.tss_va, x86.TSS32_SIZE - 1, flags):
+            raise CalibrationError("TR did not take the hypervisor's TSS")
+
     def _write_virtual_via_cr3(self, cr3: int, va: int, data: bytes) -> None:
         maddr = self.translate(cr3, va, write=True)
         if maddr is None:
@@ -211,6 +247,23 @@ class CPU:
             )
         self._cs_selector = ctypes.c_uint32.from_address(self.env.env + hits[0])
         self._cpl_cell[0] = self._cs_selector
+        # CS and SS caches are adjacent (segs[1], segs[2]): a ring change copies both.
+        self._cs_ss_cache = self.env.env + hits[0]
+        for ring in (0, 1, 3):
+            self.uc.context_restore(self._templates[ring])
+            self._ring_cs_ss[ring] = ctypes.string_at(self._cs_ss_cache, 2 * _SEGMENT_CACHE_SIZE)
+        # hflags sits before the segment caches; it is the one word whose low two bits
+        # (HF_CPL) are the ring and that differs only there between the ring-1 and ring-3
+        # templates.
+        words = {ring: struct.unpack_from(f"<{hits[0] // 4}I", blobs[ring]) for ring in (1, 3)}
+        flags = [
+            4 * i
+            for i, (w1, w3) in enumerate(zip(words[1], words[3], strict=True))
+            if w1 & 3 == 1 and w1 ^ w3 == 2
+        ]
+        if len(flags) != 1:
+            raise CalibrationError(f"hflags not found in the live CPU state ({len(flags)} hits)")
+        self._cpl_flags = ctypes.c_uint32.from_address(self.env.env + flags[0])
         # QEMU's segs[] is ES CS SS DS FS GS, 24 bytes apart (selector, base, limit, flags):
         # the data selectors must sit where that layout says, holding the template's value.
         data = {}
@@ -345,6 +398,7 @@ class CPU:
 
     def set_cr3(self, cr3: int) -> None:
         """Switch address space; Unicorn flushes its TLB on a CR3 write (field notes, trap 5)."""
+        self._direct[1] = False  # the gate's stack was checked in the old address space
         self.uc.reg_write(UC_X86_REG_CR3, cr3)
 
     @property
@@ -357,47 +411,29 @@ class CPU:
         return self.env.error_code.value & 0xFFFF
 
     # ----------------------------------------------------------------- rings and contexts
-    def enter_ring(
-        self, ring: int, *, eip: int, esp: int, eflags: int, cr3: int, ldt: tuple[int, int] = (0, 0)
-    ) -> None:
-        """Continue in ``ring`` at ``eip``/``esp`` keeping the general registers.
+    def enter_ring(self, ring: int, *, eip: int, esp: int, eflags: int, cr3: int) -> None:
+        """Continue in ``ring`` at ``eip``/``esp``, keeping everything else.
 
-        Restores the ring's template context (which carries the ring's CS/SS and their
-        cached descriptors), then reloads general registers, CR3 (flushing the TLB: a
-        restored context does not) and EFLAGS.  Simplified: the x87/SSE state is the
-        template's, so floating point does not survive a ring-3 -> ring-1 bounce; xenlab's
-        guests use none, and FPU switching belongs with fpu_taskswitch and #NM.
+        A real CPU changes ring by loading CS and SS (with their hidden descriptor caches)
+        through a gate or an ``iret``; QEMU keeps the resulting CPL in ``hflags``.  Unicorn
+        cannot do either from a hook (field notes, trap 1), so xenlab copies the ring's CS/SS
+        caches from the template captured at bring-up and sets hflags' CPL bits in the live
+        state.  Everything else — general registers, data segments, x87/SSE state, CR0.TS,
+        the LDT — stays as it is, exactly as on a hardware ring change.
         """
-        saved = bytes((ctypes.c_char * 64).from_address(self.env.env))
-        # A change of ring leaves the data segments alone on real hardware (a user's DS is
-        # still valid in ring 1): they are part of what the template must reproduce.
-        selectors = tuple(cell.value & 0xFFFF for cell, _ in self._data_selectors)
-        key = (ring, cr3, selectors)
-        live_cr3 = self._cr3_cell.value
-        template = self._entry_templates.get(key)
-        if template is None:
-            # The first entry of its kind: build a template from the ring's and keep it.
-            # Writing CR3 or a segment register through Unicorn is slow (counting what it
-            # makes QEMU redo), so it is done once per address space, not per entry.
-            self.uc.context_restore(self._templates[ring])
+        assert self._cpl_flags is not None
+        ctypes.memmove(self._cs_ss_cache, self._ring_cs_ss[ring], 2 * _SEGMENT_CACHE_SIZE)
+        self._cpl_flags.value = (self._cpl_flags.value & ~3) | ring
+        if self._cr3_cell.value != cr3:
             self.set_cr3(cr3)
-            for selector, (cell, reg) in zip(selectors, self._data_selectors, strict=True):
-                if cell.value & 0xFFFF != selector:
-                    self._reg32.value = selector
-                    uclib.uc_reg_write(self._handle, reg, self._reg32_ref)
-            if len(self._entry_templates) >= MAX_ENTRY_TEMPLATES:
-                self._entry_templates.pop(next(iter(self._entry_templates)))
-            self._entry_templates[key] = self.uc.context_save()
-        else:
-            self.uc.context_restore(template)
-            if live_cr3 != cr3:
-                self.flush_tlb()  # a restored context does not flush the TLB
-        ctypes.memmove(self.env.env, saved, 64)
-        if ldt[1]:
-            self.set_ldt(*ldt)  # the template has none
         self.regs[ESP] = esp
         self.eip = eip
         self.eflags = eflags
+
+    def reset(self, ring: int) -> None:
+        """Load the ring's clean template context (a new vCPU: no LDT, fresh FPU)."""
+        self._direct[1] = False
+        self.uc.context_restore(self._templates[ring])
 
     def new_context(self) -> object:
         """A fresh saved context (a vCPU's register file while it is descheduled)."""
@@ -407,11 +443,13 @@ class CPU:
         self.uc.context_update(ctx)
 
     def load_context(self, ctx: object) -> None:
+        self._direct[1] = False  # the gate belongs to the vCPU that was running
         self.uc.context_restore(ctx)
         self.flush_tlb()  # context_restore does not flush the TLB, even with another CR3
 
     # ----------------------------------------------------------------- caches
     def flush_tlb(self) -> None:
+        self._direct[1] = False  # a mapping may have gone: the gate's stack must be rechecked
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def invalidate_code(self, va: int, length: int) -> None:
@@ -459,6 +497,39 @@ class CPU:
             raise ValueError("only software-interrupt vectors (>= 32) can take the fast path")
         self._fast[:] = [vector, ring, handler]
 
+    # ----------------------------------------------------------------- the direct gate
+    def arm_direct_gate(self, vector: int, *, eip: int, cs: int, ss: int, esp: int) -> None:
+        """Let ``int $vector`` from ring 3 enter ring 1 at ``cs:eip`` on stack ``ss:esp``
+        without the hypervisor: QEMU delivers it through the IDT and TSS, as a 2003 CPU did
+        for Xen's directly installed system-call gate (paper §2.1.2).
+
+        The caller must have checked everything the delivery reads or writes — the selectors,
+        ``eip`` within the code segment, and the 20 bytes below ``esp`` mapped writable —
+        because a fault *during* QEMU's delivery unwinds through the Python hook (field
+        notes, trap 1 (C)).  Any TLB flush, CR3 write or context switch disarms the gate;
+        the hypervisor re-arms it after checking again.
+        """
+        if vector < 32:
+            raise ValueError("only software-interrupt vectors (>= 32) can use the direct gate")
+        gate = x86.encode_gate(eip, cs, type_=x86.DESC_TYPE_TRAP_GATE32, dpl=3)
+        self.memory.write(self._idt_maddr + 8 * vector, gate)
+        self.memory.write_u32(self._tss_maddr + x86.TSS32_ESP1, esp)
+        self.memory.write_u32(self._tss_maddr + x86.TSS32_SS1, ss)
+        self._direct[0] = vector
+        self._direct[1] = True
+
+    def disarm_direct_gate(self) -> None:
+        self._direct[1] = False
+
+    @property
+    def direct_gate_armed(self) -> bool:
+        return self._direct[1]
+
+    def take_direct_deliveries(self) -> int:
+        """How many ``int``s the direct gate delivered since the last call."""
+        count, self._direct[2] = self._direct[2], 0
+        return count
+
     @property
     def fast_handler(self) -> Callable[[], None]:
         return self._fast[2]
@@ -476,11 +547,20 @@ class CPU:
         stop = uclib.uc_emu_stop
         handle = self._handle
         cpl_of = self._cpl_cell  # [the ctypes view of CS's selector], filled at bring-up
+        direct = self._direct  # [vector, armed, deliveries], changed in place
+        do_interrupt = uclib.x86_cpu_do_interrupt_x86_64
+        do_interrupt.argtypes = [ctypes.c_void_p]
+        do_interrupt.restype = None
+        cpu_state = ctypes.c_void_p(self.env.cpu)
 
         def on_interrupt(_handle: int, intno: int, _user: int) -> None:
             try:
                 if intno == fast[0] and cpl_of[0].value & 3 == fast[1]:
                     fast[2]()
+                elif intno == direct[0] and direct[1] and cpl_of[0].value & 3 == 3:
+                    # The armed direct gate: QEMU pushes the frame and enters ring 1 itself.
+                    do_interrupt(cpu_state)
+                    direct[2] += 1
                 elif intno < 32 and not cpu._is_int.value:
                     cpu._old_exception.value = -1  # a fault: keep the next one from escalating
                     cpu.trap_handler(intno, False)

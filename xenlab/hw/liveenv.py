@@ -91,7 +91,8 @@ class LiveEnv:
             off_dr0 = raw.find(_PATTERN)
             if off_dr0 <= 0 or raw.find(_PATTERN, off_dr0 + 1) >= 0:
                 raise CalibrationError("DR0-DR3 markers not found exactly once in a saved context")
-            self.env = self._find_live_env(uc, off_dr0)
+            # env: the live CPUX86State; cpu: its CPUState (for x86_cpu_do_interrupt).
+            self.env, self.cpu = self._find_live_env(uc, off_dr0)
         finally:
             for reg, value in zip(_DRS, saved, strict=True):
                 uc.reg_write(reg, value)
@@ -107,7 +108,7 @@ class LiveEnv:
         self.eip = ctypes.c_uint64.from_address(env + self._find_u64(uc, UC_X86_REG_EIP, 0x400))
 
     @staticmethod
-    def _find_live_env(uc: Uc, off_dr0: int) -> int:
+    def _find_live_env(uc: Uc, off_dr0: int) -> tuple[int, int]:
         get_cpu = uclib.qemu_get_cpu_x86_64
         get_cpu.restype = ctypes.c_void_p
         get_cpu.argtypes = [ctypes.c_void_p, ctypes.c_int]
@@ -126,7 +127,7 @@ class LiveEnv:
         uc.reg_write(UC_X86_REG_EAX, eax)
         if len(live) != 1:
             raise CalibrationError(f"live CPU state not found ({len(candidates)} candidates)")
-        return live[0]
+        return live[0], cpu
 
     def _find_u64(self, uc: Uc, reg: int, span: int) -> int:
         old = uc.reg_read(reg)

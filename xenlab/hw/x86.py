@@ -45,6 +45,8 @@ CR0_PG = 1 << 31
 CR3_PWT = 1 << 3  # page-level write-through of the top table (harmless to set)
 CR4_TSD = 1 << 2  # rdtsc only in ring 0: so a hypervisor can emulate the guest's TSC
 CR4_PAE = 1 << 5
+CR4_OSFXSR = 1 << 9  # the OS saves SSE state (fxsave): SSE instructions work, as under Xen
+CR4_OSXMMEXCPT = 1 << 10
 EFLAGS_FIXED = 1 << 1  # bit 1 always reads as 1
 EFLAGS_IF = 1 << 9
 EFLAGS_IOPL = 3 << 12
@@ -91,6 +93,10 @@ DESC_TYPE_CODE_RX = 0x0A  # execute/read
 DESC_TYPE_DATA_RW = 0x02  # read/write
 DESC_S = 0x10  # code or data (not a system descriptor)
 DESC_P = 0x80
+DESC_TYPE_TRAP_GATE32 = 0x0F  # a gate that leaves EFLAGS.IF alone
+DESC_TYPE_TSS32 = 0x09  # an available 32-bit TSS
+TSS32_SIZE = 104
+TSS32_ESP1, TSS32_SS1 = 12, 16  # the ring-1 stack a ring-3 -> ring-1 gate switches to
 
 
 @dataclass(frozen=True)
@@ -154,3 +160,10 @@ def selector_index(sel: int) -> int:
 
 def selector_rpl(sel: int) -> int:
     return sel & 3
+
+
+def encode_gate(offset: int, selector: int, *, type_: int, dpl: int) -> bytes:
+    """A 32-bit IDT gate descriptor: handler ``selector:offset``, raisable by ``int n``
+    from rings <= ``dpl``."""
+    access = DESC_P | (dpl << 5) | (type_ & 0xF)
+    return struct.pack("<HHBBH", offset & 0xFFFF, selector, 0, access, offset >> 16)

@@ -45,6 +45,7 @@ class BootResult:
     instructions: int
     virtual_time_ns: int
     first_output_instructions: int | None = None  # boot to first console byte, in instructions
+    direct_traps: int = 0  # int $0x80s delivered by the direct gate, never entering Xen
     crash: CrashReport | None = None
     log: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
@@ -85,6 +86,7 @@ def summarize(xen: Xen, domain: Domain, wall: float, first_output: float | None)
         instructions=domain.stats.instructions,
         virtual_time_ns=xen.virtual_time_ns(domain),
         first_output_instructions=domain.stats.first_console_instruction,
+        direct_traps=domain.stats.direct_traps,
         crash=domain.crash,
         log=list(xen.log),
         wall_seconds=wall,

@@ -58,6 +58,7 @@ class DomainStats:
     slices: int = 0
     upcalls: int = 0  # event callbacks delivered
     emulated: int = 0  # privileged instructions Xen emulated (rdtsc)
+    direct_traps: int = 0  # int $0x80s the CPU delivered through the direct gate (no Xen)
     first_console_instruction: int | None = None
 
     def hypercalls_by_name(self) -> dict[str, int]:

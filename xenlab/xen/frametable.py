@@ -179,8 +179,10 @@ class FrameTable:
 
     def put_entry_refs(self, level: int, entry: int, domid: int) -> None:
         mfn = (entry & _ADDR_MASK) >> 12
+        # Mappings went away (at any level: an L2 entry takes a whole L1's worth with it,
+        # even if that L1 lives on elsewhere), so the TLB must not keep them.
+        self.tlb_flush_needed = True
         if level == 1:
-            self.tlb_flush_needed = True  # a mapping went away
             if not entry & _RW:
                 self.count[mfn] -= 1
                 return

@@ -33,7 +33,7 @@ from xenlab.xen.time import (
     init_wall_clock,
     publish_time,
 )
-from xenlab.xen.traps import handle_trap
+from xenlab.xen.traps import account_direct_traps, handle_trap
 
 MAX_DOMAINS = 0x7FF0  # DOMID_FIRST_RESERVED
 TRACE_SLICES = 100_000  # the scheduling trace keeps this many slices
@@ -159,6 +159,7 @@ class Xen:
         vcpu.baseptr = l3_mfn
         cr3 = x86.xen_pfn_to_cr3(l3_mfn)
         cpu = self.cpu
+        cpu.reset(1)  # a clean ring-1 state: no other domain's LDT, FPU or CR0.TS
         for i in range(8):
             cpu.set_reg(i, 0)
         cpu.set_reg(6, esi)
@@ -269,6 +270,7 @@ class Xen:
             ran = cpu.counter.executed() if cpu.counter else 0
             crash_domain(vcpu, f"the emulated CPU stopped: {exc}")
         self.clock.end_run(ran)
+        account_direct_traps(vcpu)
         self.trace.append((domain.domid, start, self.clock.now()))
         domain.stats.instructions += ran
         domain.stats.slices += 1

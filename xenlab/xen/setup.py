@@ -8,7 +8,8 @@ xenlab's own layout, not ABI:
 ==============  ===========================================================================
 0xF5800000      M2P, read-only, 4 bytes per machine frame (ABI)
 0xFC000000      per-domain area: the GDT window, 16 pages (the 2003 hole started here),
-                then the LDT window, 16 pages
+                then the LDT window, 16 pages, then the IDT and the TSS (one page each,
+                read-only: the direct system-call gate, see ``xen/traps.py``)
 0xFF000000      hypervisor text: the bring-up trampoline (only in the idle page table)
 ==============  ===========================================================================
 
@@ -32,6 +33,11 @@ PERDOMAIN_VIRT_START = 0xFC000000
 GDT_VIRT_START = PERDOMAIN_VIRT_START
 LDT_VIRT_START = GDT_VIRT_START + layout.GDT_PAGES * layout.PAGE_SIZE  # after the GDT window
 LDT_PAGES = 16  # 8192 descriptors, the most an LDT can hold
+IDT_PAGE = layout.GDT_PAGES + LDT_PAGES  # per-domain page numbers of the IDT and the TSS
+TSS_PAGE = IDT_PAGE + 1
+IDT_VIRT_START = PERDOMAIN_VIRT_START + IDT_PAGE * layout.PAGE_SIZE
+TSS_VIRT_START = PERDOMAIN_VIRT_START + TSS_PAGE * layout.PAGE_SIZE
+TSS_SELECTOR = (layout.FIRST_RESERVED_GDT_ENTRY + 8) << 3  # Xen's TSS_ENTRY: 0xe040
 XEN_TEXT_VIRT_START = 0xFF000000
 XEN_STACK_TOP = XEN_TEXT_VIRT_START + 2 * layout.PAGE_SIZE
 FIRST_XEN_L2_SLOT = x86.l2_index(layout.HYPERVISOR_VIRT_START)  # 428
@@ -63,6 +69,10 @@ def _flat_gdt_frame() -> bytes:
         layout.FLAT_RING3_CS: x86.encode_descriptor(0, guest_limit, type_=code, dpl=3),
         layout.FLAT_RING3_DS: x86.encode_descriptor(0, guest_limit, type_=data, dpl=3),
     }
+    # The TSS (TR is loaded by register write, not ltr; see hw/cpu.py).
+    entries[TSS_SELECTOR] = x86.encode_descriptor(
+        TSS_VIRT_START, x86.TSS32_SIZE - 1, type_=x86.DESC_TYPE_TSS32, dpl=0, s=False
+    )
     for sel, desc in entries.items():
         offset = (x86.selector_index(sel) - layout.FIRST_RESERVED_GDT_ENTRY) * 8
         page[offset : offset + 8] = desc
@@ -78,6 +88,9 @@ class Hole:
         (self.zero_frame,) = self._alloc(1)  # stands in for GDT pages a guest has not set
         (self.gdt_xen_frame,) = self._alloc(1)
         memory.write(self.gdt_xen_frame << 12, _flat_gdt_frame())
+        # One IDT and one TSS for the machine (one CPU): only the direct system-call gate
+        # uses them, and the hypervisor rewrites its entry for whichever vCPU runs.
+        self.idt_frame, self.tss_frame = self._alloc(2)
         # The M2P: 4 bytes per machine frame, every entry "invalid" until a domain owns it.
         m2p_bytes = memory.nr_frames * 4
         self.m2p_frames = self._alloc(-(-m2p_bytes // layout.PAGE_SIZE))
@@ -111,6 +124,8 @@ class Hole:
             frame = (
                 self.gdt_xen_frame if page == layout.FIRST_RESERVED_GDT_PAGE else self.zero_frame
             )
+            self.memory.write_u64((l1 << 12) + 8 * page, x86.pte(frame << 12, _RO))
+        for page, frame in ((IDT_PAGE, self.idt_frame), (TSS_PAGE, self.tss_frame)):
             self.memory.write_u64((l1 << 12) + 8 * page, x86.pte(frame << 12, _RO))
         return l1
 
@@ -178,6 +193,9 @@ def bring_up_cpu(cpu: CPU, hole: Hole) -> None:
             gdt_limit=layout.GDT_PAGES * layout.PAGE_SIZE - 1,
             trampoline_va=XEN_TEXT_VIRT_START,
             stack_top_va=XEN_STACK_TOP,
+            idt_va=IDT_VIRT_START,
+            tss_va=TSS_VIRT_START,
+            tss_selector=TSS_SELECTOR,
             rings={
                 0: RingSelectors(layout.FLAT_RING0_CS, layout.FLAT_RING0_DS),
                 1: RingSelectors(layout.FLAT_RING1_CS, layout.FLAT_RING1_DS),

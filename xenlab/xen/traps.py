@@ -10,6 +10,18 @@ hardware would have built (``create_bounce_frame`` in Xen's entry.S):
 The page-fault handler is the one that changes: the guest cannot read CR2 in ring 1, so
 Xen stores the faulting address in ``vcpu_info.arch.cr2`` first.
 
+System calls take a shorter road (paper §2.1.2, "fast exception handlers"): Xen 2003 put
+the guest's system-call handler straight into the processor's IDT, so ``int $0x80`` from a
+user program reached the guest kernel without entering Xen at all.  In xenlab every ``int``
+first reaches Python (Unicorn has no IDT of its own), so the shortest possible path is a
+*direct gate* (``arm_direct_trap``, after Xen 3's ``int80_direct_trap``): once Xen has
+checked the handler and the kernel stack, the CPU's interrupt hook lets QEMU deliver
+``int $0x80`` through a real IDT gate and TSS, with no hypervisor code between the trap
+and the guest's handler.  Deliveries are counted apart (``DomainStats.direct_traps``).
+As in Xen, the gate is used only for a DPL-3 entry without the "clear event mask" flag,
+and the frame is the hardware's: ``EIP CS EFLAGS ESP SS``, with no saved upcall mask in
+CS's upper half.
+
 Simplified, relative to real Xen: Xen emulates a few privileged instructions for PV guests
 (I/O port access with IOPL, a CR3 write becomes a NEW_BASEPTR); xenlab emulates only
 ``rdtsc`` (made privileged by CR4.TSD, so time stays virtual), so every other privileged
@@ -26,7 +38,6 @@ from xenlab.abi.layout import TRAP_NAMES, TRAPS_WITH_ERROR_CODE
 from xenlab.hw import x86
 from xenlab.hw.cpu import ESP
 from xenlab.xen.crash import crash_domain
-from xenlab.xen.descriptors import ldt_register
 from xenlab.xen.domain import TrapInfo
 from xenlab.xen.mm import GuestFault
 
@@ -34,6 +45,8 @@ if TYPE_CHECKING:
     from xenlab.xen.domain import VCPU
 
 TRAP_NO_DEVICE = 7  # #NM
+DIRECT_TRAP_VECTOR = 0x80  # the system-call vector Xen installs directly (int80_direct_trap)
+_DIRECT_FRAME = 20  # bytes the CPU pushes entering ring 1 from ring 3: EIP CS EFLAGS ESP SS
 MAX_TRAP_TABLE_ENTRIES = 4096  # a table longer than this (without its terminator) is refused
 _TRAP_INFO = struct.Struct("<BBHI")
 # Bits a bounce clears in the real EFLAGS (Xen: TF, NT, VM, RF); IF stays set for real,
@@ -62,6 +75,7 @@ def do_set_trap_table(vcpu: VCPU, traps: int) -> int:
     (real Xen 3 silently raises the RPL to 1 instead; the 2003 Xen refused, and refusing
     shows the rule).  Entries before a bad one stay installed, as in Xen.
     """
+    vcpu.domain.machine.cpu.disarm_direct_gate()  # the handler may change
     if traps == 0:
         vcpu.trap_table.clear()
         return 0
@@ -81,6 +95,7 @@ def do_stack_switch(vcpu: VCPU, ss: int, esp: int) -> int:
     ss1/esp1 on real hardware).  The selector must be a ring-1 one."""
     if ss & 3 != 1:
         return -errno.EPERM
+    vcpu.domain.machine.cpu.disarm_direct_gate()  # the gate's stack was this one
     vcpu.kernel_ss, vcpu.kernel_sp = ss, esp
     return 0
 
@@ -96,7 +111,10 @@ def handle_trap(vcpu: VCPU, vector: int, software: bool) -> None:
         entry = vcpu.trap_table.get(vector)
         if entry is not None and cpu.cpl <= entry.flags & layout.TI_DPL_MASK:
             vcpu.domain.stats.traps[vector] += 1
+            from_user = cpu.cpl == 3
             bounce(vcpu, entry, error_code=None, eip=cpu.eip)
+            if vector == DIRECT_TRAP_VECTOR and from_user and vcpu.domain.alive:
+                arm_direct_trap(vcpu)  # the next one need not come through here
             return
         # Otherwise the CPU raises #GP with an IDT error code (vector << 3 | 2) at the int.
         insn_eip = (cpu.eip - _int_length(vcpu, vector)) & 0xFFFFFFFF
@@ -204,13 +222,51 @@ def bounce(
     vcpu.last_bounce = (entry.address, _instructions(vcpu))
     new_eflags = eflags & ~_EFLAGS_CLEARED_ON_BOUNCE
     if from_ring == 3:
-        cpu.enter_ring(
-            1, eip=entry.address, esp=sp, eflags=new_eflags, cr3=vcpu.cr3, ldt=ldt_register(vcpu)
-        )
+        cpu.enter_ring(1, eip=entry.address, esp=sp, eflags=new_eflags, cr3=vcpu.cr3)
     else:
         cpu.set_reg(ESP, sp)
         cpu.eip = entry.address
         cpu.eflags = new_eflags
+
+
+def arm_direct_trap(vcpu: VCPU) -> bool:
+    """Install the guest's ``int $0x80`` handler as a direct gate, if Xen can vouch for it.
+
+    Xen 3 (``init_int80_direct_trap``) does it for a DPL-3 trap-table entry whose code
+    segment is valid and which does not ask for events to be masked (only Xen can mask
+    them, so such a call must come through Xen).  xenlab must also check what the CPU
+    will touch — the kernel stack (``stack_switch``) for the 20-byte frame — because a
+    fault inside the CPU's delivery cannot be reflected (see ``CPU.arm_direct_gate``).
+    Any TLB flush or context switch disarms the gate; the next ``int $0x80`` comes through
+    ``handle_trap``, which calls this again.
+    """
+    entry = vcpu.trap_table.get(DIRECT_TRAP_VECTOR)
+    cpu = vcpu.domain.machine.cpu
+    sp = vcpu.kernel_sp
+    if (
+        entry is None
+        or entry.flags & layout.TI_DPL_MASK != 3
+        or entry.flags & layout.TI_CLEAR_EVENT_MASK
+        or entry.cs != layout.FLAT_RING1_CS
+        or entry.address >= layout.GUEST_SEGMENT_MAX_ADDR
+        or vcpu.kernel_ss != layout.FLAT_RING1_SS
+        or not _DIRECT_FRAME <= sp <= layout.HYPERVISOR_VIRT_START
+        or cpu.translate(vcpu.cr3, sp - _DIRECT_FRAME, write=True) is None
+        or cpu.translate(vcpu.cr3, sp - 1, write=True) is None
+    ):
+        return False
+    cpu.arm_direct_gate(
+        DIRECT_TRAP_VECTOR, eip=entry.address, cs=entry.cs, ss=vcpu.kernel_ss, esp=sp
+    )
+    return True
+
+
+def account_direct_traps(vcpu: VCPU) -> None:
+    """Charge the direct gate's deliveries to the vCPU that made them (end of a slice)."""
+    n = vcpu.domain.machine.cpu.take_direct_deliveries()
+    if n:
+        vcpu.domain.stats.traps[DIRECT_TRAP_VECTOR] += n
+        vcpu.domain.stats.direct_traps += n
 
 
 def emulate_rdtsc(vcpu: VCPU) -> bool:
