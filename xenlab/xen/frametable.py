@@ -182,10 +182,9 @@ class FrameTable:
         # Mappings went away (at any level: an L2 entry takes a whole L1's worth with it,
         # even if that L1 lives on elsewhere), so the TLB must not keep them.
         self.tlb_flush_needed = True
-        if level == 1:
-            if not entry & _RW:
-                self.count[mfn] -= 1
-                return
+        if level == 1 and not entry & _RW:
+            self.count[mfn] -= 1  # a read-only mapping holds a reference, not a type
+            return
         self.put_page_and_type(mfn, domid)
 
     def _entries(self, mfn: int, type_: int) -> range:
