@@ -1,6 +1,6 @@
 """xenlab's packages form layers, and imports only point down:
 
-    abi  <-  hw  <-  xen  <-  toolstack  <-  (lab, cli)
+    abi  <-  hw  <-  xen  <-  dom0  <-  toolstack  <-  (lab, cli)
     abi  <-  build  <-  toolstack
 
 Only ``xenlab.hw`` may import ``unicorn``. The sources are parsed with ``ast``, never imported,
@@ -26,7 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "hw": {"abi", "hw"},
     "xen": {"abi", "hw", "xen"},
     "build": {"abi", "build"},
-    "toolstack": {"abi", "hw", "xen", "build", "toolstack"},
+    "dom0": {"abi", "xen", "dom0"},
+    "toolstack": {"abi", "hw", "xen", "dom0", "build", "toolstack"},
 }
 ROOT = "<xenlab/__init__>"  # the component of ``xenlab`` itself and of names it defines
 UNICORN_LAYER = "hw"

@@ -38,6 +38,13 @@ extern shared_info_t *HYPERVISOR_shared_info;
 /* Map Xen's shared_info page over `shared_info`: 0 or -errno. */
 int map_shared_info(const start_info_t *si);
 
+/*
+ * The virtual address of one of the domain's own frames in the start-of-day
+ * 1:1 region (the image base plus its pseudo-physical address, read from
+ * the M2P): how a guest finds the console and store pages start_info names.
+ */
+void *mfn_to_virt(unsigned long mfn);
+
 /* Ask Xen to end this domain (SHUTDOWN_*); never returns. */
 void shutdown(unsigned int reason) __attribute__((noreturn));
 

@@ -1,7 +1,10 @@
 /*
- * console.c — printk() over Xen's emergency console (console_io). Output
- * is formatted in 128-byte chunks, so a line costs one hypercall however
- * long the arguments are (a 1 KiB command line included).
+ * console.c — printk(). Until the guest connects its console ring
+ * (xencons_ring_init, lib/xencons.c), output goes through Xen's emergency
+ * console (console_io), which works from the first instruction; after,
+ * through the ring to domain 0, as Mini-OS's console does. Output is
+ * formatted in 128-byte chunks, so a line costs one call however long the
+ * arguments are (a 1 KiB command line included).
  */
 #include <console.h>
 #include <hypercall.h>
@@ -14,7 +17,11 @@
  */
 void xen_console_write(const char *s, int len)
 {
-    if (len > 0)
+    if (len <= 0)
+        return;
+    if (xencons_ring_ready())
+        xencons_ring_write(s, len);
+    else
         (void)HYPERVISOR_console_io(CONSOLEIO_write, len, (char *)s);
 }
 

@@ -35,3 +35,12 @@ void shutdown(unsigned int reason)
     for (;;)
         HYPERVISOR_sched_op(SCHEDOP_shutdown, &arg);
 }
+
+extern char _text[];  /* the image base, VIRT_BASE (lib/guest.ld) */
+
+void *mfn_to_virt(unsigned long mfn)
+{
+    const unsigned long *m2p = (const unsigned long *)MACH2PHYS_VIRT_START;
+
+    return _text + (m2p[mfn] << PAGE_SHIFT);
+}

@@ -4,7 +4,8 @@ Given a kernel image and a memory size, it lays out a new domain exactly as Xen'
 start-of-day contract promises a PV guest (``xen-pv-abi.md``, "Start-of-day virtual
 layout"): contiguous from VIRT_BASE, each item page-aligned,
 
-    kernel image | mfn list | start_info | console page | bootstrap page tables | stack
+    kernel image | mfn list | start_info | [xenstore page] | console page | bootstrap page
+    tables | stack
 
 mapped 1:1 onto the first pseudo-physical pages and followed by >= 512 KiB of mapped
 padding.  The page tables are the guest's own (in its own frames) and it sees them
@@ -45,6 +46,7 @@ class Layout:
     virt_base: int
     mfn_list: int
     start_info: int
+    store: int  # the xenstore ring page, 0 on a host without a store (a bare Xen)
     console: int
     pt_start: int
     nr_pt_frames: int
@@ -71,13 +73,14 @@ def _round_up(value: int, align: int = PAGE) -> int:
     return (value + align - 1) & ~(align - 1)
 
 
-def plan_layout(image: KernelImage, nr_pages: int) -> Layout:
+def plan_layout(image: KernelImage, nr_pages: int, *, xenstore: bool = False) -> Layout:
     """Place the start-of-day items, sizing the page tables to cover the region they map
     (recomputed until stable, as xc_dom's count_pgtables does)."""
     base = image.virt_base
     mfn_list = _round_up(image.end)
     start_info = _round_up(mfn_list + 4 * nr_pages)
-    console = start_info + PAGE
+    store = start_info + PAGE if xenstore else 0
+    console = (store or start_info) + PAGE
     pt_start = console + PAGE
     nr_pt = 1
     while True:
@@ -93,7 +96,7 @@ def plan_layout(image: KernelImage, nr_pages: int) -> Layout:
         if needed <= nr_pt:
             break
         nr_pt = needed
-    plan = Layout(base, mfn_list, start_info, console, pt_start, nr_pt, stack, end)
+    plan = Layout(base, mfn_list, start_info, store, console, pt_start, nr_pt, stack, end)
     if plan.pfn(end) > nr_pages:
         raise BuildError(
             f"{nr_pages * PAGE >> 20} MiB is too little memory: the kernel and its start-of-day "
@@ -111,11 +114,14 @@ def build_domain(
     max_memory_mib: int | None = None,
     cmdline: str = "",
     privileged: bool = False,
+    xenstore: bool = False,
 ) -> Domain:
     """Create, lay out, load and start a domain; it runs at the next ``xen.run()``.
 
     ``memory_mib`` is the initial reservation; ``max_memory_mib`` (xl's ``maxmem``,
-    default the same) the most the domain may balloon up to (paper §3.3.4)."""
+    default the same) the most the domain may balloon up to (paper §3.3.4).  With
+    ``xenstore`` (a host with a domain 0, ``xenlab.dom0``) it also gets a store ring page
+    and port, named in start_info."""
     if not 1 <= memory_mib <= 1024:
         raise BuildError(f"memory must be 1..1024 MiB, not {memory_mib}")
     max_memory_mib = memory_mib if max_memory_mib is None else max_memory_mib
@@ -127,7 +133,7 @@ def build_domain(
             f"command line is {len(cmd)} bytes; at most {layout.MAX_GUEST_CMDLINE - 1}"
         )
     nr_pages = memory_mib << 8
-    plan = plan_layout(image, nr_pages)
+    plan = plan_layout(image, nr_pages, xenstore=xenstore)
     domain = xen.create_domain(name, max_pages=max_memory_mib << 8, privileged=privileged)
     try:
         _populate(xen, domain, nr_pages)
@@ -224,15 +230,21 @@ def _fill_start_info(
     si = bytearray(layout.START_INFO_SIZE)
     si[layout.SI_MAGIC : layout.SI_MAGIC + len(layout.START_INFO_MAGIC)] = layout.START_INFO_MAGIC
     flags = layout.SIF_PRIVILEGED | layout.SIF_INITDOMAIN if privileged else 0
-    console_mfn = domain.p2m[plan.pfn(plan.console)]
-    # The console's port, offered to domain 0 (its back end), as Xen's builder does.
-    console_port = domain.events.allocate(Channel(PortState.UNBOUND, remote_dom=0))
+    # The console's (and the store's) port, offered to domain 0, their back end, as Xen's
+    # builder does; domain 0 binds them when it connects the domain (xenlab.dom0).
+    domain.console_mfn = domain.p2m[plan.pfn(plan.console)]
+    domain.console_port = domain.events.allocate(Channel(PortState.UNBOUND, remote_dom=0))
+    if plan.store:
+        domain.store_mfn = domain.p2m[plan.pfn(plan.store)]
+        domain.store_port = domain.events.allocate(Channel(PortState.UNBOUND, remote_dom=0))
     for offset, value in (
         (layout.SI_NR_PAGES, nr_pages),
         (layout.SI_SHARED_INFO, domain.shared_info_mfn << 12),
         (layout.SI_FLAGS, flags),
-        (layout.SI_CONSOLE_MFN, console_mfn),
-        (layout.SI_CONSOLE_EVTCHN, console_port),
+        (layout.SI_STORE_MFN, domain.store_mfn),
+        (layout.SI_STORE_EVTCHN, domain.store_port),
+        (layout.SI_CONSOLE_MFN, domain.console_mfn),
+        (layout.SI_CONSOLE_EVTCHN, domain.console_port),
         (layout.SI_PT_BASE, plan.pt_start),
         (layout.SI_NR_PT_FRAMES, plan.nr_pt_frames),
         (layout.SI_MFN_LIST, plan.mfn_list),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -139,6 +140,13 @@ class Domain:
         self._console = bytearray()
         self.console_dropped = 0
         self.console_listeners: list = []  # callables taking the bytes a guest wrote
+        # A domain whose kernel is Python, not guest code (xenlab's domain 0, see
+        # xenlab/dom0): Xen hands each event raised on its ports to this callable instead
+        # of setting bits for an upcall.
+        self.on_event: Callable[[int], None] | None = None
+        # The console and store rings the builder set up (start_info), for domain 0.
+        self.console_mfn = self.console_port = 0
+        self.store_mfn = self.store_port = 0
 
     # -- console ------------------------------------------------------------------
     def console_write(self, data: bytes) -> None:

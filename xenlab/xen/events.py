@@ -79,6 +79,9 @@ def _vcpu_info(domain: Domain) -> int:
 
 def set_pending(domain: Domain, port: int) -> None:
     """Raise ``port`` of ``domain`` (Xen's evtchn_set_pending)."""
+    if domain.on_event is not None:
+        domain.on_event(port)  # a Python kernel (domain 0's drivers) takes it directly
+        return
     memory = domain.machine.memory
     shared = domain.shared_info_mfn << 12
     word, bit = divmod(port, 32)
@@ -194,6 +197,19 @@ def _bind_interdomain(vcpu: VCPU, arg: int) -> int:
     (remote_port,) = _U32.unpack(guest.read(arg + 4, 4))
     if remote_dom == hc.DOMID_SELF:
         remote_dom = domain.domid
+    port = bind_interdomain(domain, remote_dom, remote_port)
+    if port < 0:
+        return port
+    guest.write(arg + 8, _U32.pack(port), may_hold_code=False)
+    # Notifications sent to the still-unbound end were lost: raise the new port once, as
+    # Xen does, so the guest looks.
+    set_pending(domain, port)
+    return 0
+
+
+def bind_interdomain(domain: Domain, remote_dom: int, remote_port: int) -> int:
+    """Connect a new port of ``domain`` to ``remote_port`` of ``remote_dom``, which must
+    have been offered to ``domain`` (alloc_unbound); the new port, or -errno."""
     remote = domain.domain_table.get(remote_dom)
     if remote is None:
         return -errno.ESRCH
@@ -204,11 +220,16 @@ def _bind_interdomain(vcpu: VCPU, arg: int) -> int:
     if port < 0:
         return port
     theirs.state, theirs.remote_dom, theirs.remote_port = PortState.INTERDOMAIN, domain.domid, port
-    guest.write(arg + 8, _U32.pack(port), may_hold_code=False)
-    # Notifications sent to the still-unbound end were lost: raise the new port once, as
-    # Xen does, so the guest looks.
-    set_pending(domain, port)
-    return 0
+    return port
+
+
+def notify_remote(domain: Domain, port: int) -> None:
+    """Raise the other end of ``domain``'s interdomain ``port`` (EVTCHNOP_send)."""
+    channel = domain.events.get(port)
+    if channel is not None and channel.state is PortState.INTERDOMAIN:
+        remote = domain.domain_table.get(channel.remote_dom)
+        if remote is not None and remote.alive:
+            set_pending(remote, channel.remote_port)
 
 
 def _bind_virq(vcpu: VCPU, arg: int) -> int:
@@ -264,9 +285,7 @@ def _send(vcpu: VCPU, arg: int) -> int:
     if channel is None or channel.state is PortState.VIRQ:
         return -errno.EINVAL
     if channel.state is PortState.INTERDOMAIN:
-        remote = domain.domain_table.get(channel.remote_dom)
-        if remote is not None and remote.alive:
-            set_pending(remote, channel.remote_port)
+        notify_remote(domain, port)
     elif channel.state is PortState.IPI:
         set_pending(domain, port)
     return 0  # an unbound port swallows the notification

@@ -50,6 +50,27 @@ struct evtchn_bind_ipi {
     evtchn_port_t port;         /* OUT */
 };
 
+/* What a port is connected to (EVTCHNOP_status). */
+#define EVTCHNSTAT_closed       0
+#define EVTCHNSTAT_unbound      1
+#define EVTCHNSTAT_interdomain  2
+#define EVTCHNSTAT_pirq         3
+#define EVTCHNSTAT_virq         4
+#define EVTCHNSTAT_ipi          5
+
+struct evtchn_status {
+    uint16_t dom;               /* IN (domid_t): DOMID_SELF, or any (privileged) */
+    evtchn_port_t port;         /* IN */
+    uint32_t status;            /* OUT: EVTCHNSTAT_* */
+    uint32_t vcpu;              /* OUT */
+    union {
+        struct { uint16_t dom; } unbound;
+        struct { uint16_t dom; evtchn_port_t port; } interdomain;
+        uint32_t pirq;
+        uint32_t virq;
+    } u;
+};
+
 struct evtchn_close  { evtchn_port_t port; };
 struct evtchn_send   { evtchn_port_t port; };
 struct evtchn_unmask { evtchn_port_t port; };
@@ -57,6 +78,7 @@ struct evtchn_unmask { evtchn_port_t port; };
 _Static_assert(sizeof(struct evtchn_alloc_unbound) == 8, "evtchn_alloc_unbound");
 _Static_assert(sizeof(struct evtchn_bind_interdomain) == 12, "evtchn_bind_interdomain");
 _Static_assert(sizeof(struct evtchn_bind_virq) == 12, "evtchn_bind_virq");
+_Static_assert(sizeof(struct evtchn_status) == 24, "evtchn_status");
 
 #endif /* !__ASSEMBLER__ */
 #endif /* __XEN_PUBLIC_EVENT_CHANNEL_H__ */

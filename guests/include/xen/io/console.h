@@ -22,6 +22,7 @@ struct xencons_interface {
     XENCONS_RING_IDX out_cons, out_prod;
 };
 
+_Static_assert(offsetof(struct xencons_interface, in) == 0, "in");
 _Static_assert(offsetof(struct xencons_interface, out) == 0x400, "out");
 _Static_assert(offsetof(struct xencons_interface, in_cons) == 0xC00, "in_cons");
 _Static_assert(offsetof(struct xencons_interface, in_prod) == 0xC04, "in_prod");

@@ -1,0 +1,51 @@
+/*
+ * xshello — what a Xen 3 guest does at boot on a host with a domain 0:
+ * connect its console ring (printk then goes to xenconsoled instead of
+ * console_io), connect to xenstore through the store ring, and read who it
+ * is there — its domid and name, which the toolstack wrote into its home
+ * /local/domain/<id> before it started. Then it leaves a note in its home,
+ * watches it, and shows the store refusing another domain's home.
+ */
+#include <console.h>
+#include <hypercall.h>
+#include <hypervisor.h>
+#include <lib.h>
+#include <xenbus.h>
+
+void start_kernel(start_info_t *si)
+{
+    char name[64], path[128], token[32], value[64];
+    unsigned long domid = 0;
+    int rc;
+
+    map_shared_info(si);
+    if (xencons_ring_init(si) == 0)
+        printk("xshello: console ring connected (port %u)\n", si->console.domU.evtchn);
+    else
+        printk("xshello: no console back end; using console_io\n");
+    if (xenbus_init(si) != 0) {
+        printk("xshello: no xenstore on this host\n");
+        shutdown(SHUTDOWN_poweroff);
+    }
+    rc = xenbus_read_ulong("domid", &domid);
+    printk("xshello: xenstore 'domid' -> %lu (rc %d)\n", domid, rc);
+    rc = xenbus_read("name", name, sizeof(name));
+    printk("xshello: xenstore 'name' -> '%s' (rc %d)\n", rc < 0 ? "" : name, rc);
+
+    rc = xenbus_watch("data", "note");
+    xenbus_wait_watch(path, sizeof(path), token, sizeof(token));  /* the first, at once */
+    printk("xshello: watching %s (token %s): rc %d\n", path, token, rc);
+    rc = xenbus_write("data/note", "written by the guest");
+    xenbus_wait_watch(path, sizeof(path), token, sizeof(token));
+    printk("xshello: watch fired for %s (token %s) after a write: rc %d\n", path, token, rc);
+    rc = xenbus_read("data/note", value, sizeof(value));
+    printk("xshello: read back '%s'\n", rc < 0 ? "" : value);
+
+    rc = xenbus_read("/local/domain/0/name", value, sizeof(value));
+    printk("xshello: reading domain 0's name: rc %d\n", rc);
+    rc = xenbus_write("/local/domain/0/name", "pwned");
+    printk("xshello: renaming domain 0: rc %d\n", rc);
+    rc = xenbus_write("name", "renamed");
+    printk("xshello: renaming myself: rc %d\n", rc);
+    shutdown(SHUTDOWN_poweroff);
+}
