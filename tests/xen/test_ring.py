@@ -279,7 +279,9 @@ class RacyRing(SharedRing):
         self._tick()
 
 
-def interleave(sring: RacyRing, first: Callable[[], Any], second: Callable[[], Any], point: int):
+def interleave(
+    sring: RacyRing, first: Callable[[], Any], second: Callable[[], Any], point: int
+) -> tuple[Any, Any]:
     """Run ``first``, with ``second`` run whole after ``first``'s ``point``-th access to the
     ring header (before it if point is 0, after it if ``first`` makes fewer accesses)."""
     results: dict[str, Any] = {}
@@ -454,6 +456,10 @@ def test_a_back_end_stays_in_its_ring_whatever_the_front_end_writes(
     tell_lies(ends, lies, near)
     ends.memory.write(RING_MFN * PAGE_SIZE + abi.SRING_RING, bytes(range(256)) * 15)  # garbage
     back, memory, sring = ends.back, ends.memory, ends.sring
+    ahead = (sring.req_prod - back.rsp_prod_pvt) & MASK
+    if ahead > size or ahead < (back.req_cons - back.rsp_prod_pvt) & MASK:
+        with pytest.raises(RingError):  # an impossible req_prod is always caught
+            back.has_unconsumed_requests()
     try:
         for _ in range(2 * size + 4):  # a netback-style loop, bounded by the ring, not by req_prod
             if not back.has_unconsumed_requests() and not back.final_check_for_requests():
@@ -496,6 +502,9 @@ def test_a_front_end_stays_in_its_ring_whatever_the_back_end_writes(
     outstanding = len(ends.produced) - len(ends.collected)
     tell_lies(ends, lies, near)
     front, memory, sring = ends.front, ends.memory, ends.sring
+    if (sring.rsp_prod - front.rsp_cons) & MASK > outstanding:
+        with pytest.raises(RingError):  # an impossible rsp_prod is always caught
+            front.has_unconsumed_responses()
     consumed = 0
     try:
         while front.final_check_for_responses():
@@ -716,6 +725,9 @@ def test_a_byte_ring_stays_in_its_buffer_whatever_the_indices_say(
     memory.write(page, b"\x5a" * PAGE_SIZE)
     ring.cons, ring.prod = cons, prod
     before = memory.read(page, PAGE_SIZE)
+    if (prod - cons) & MASK > size:
+        with pytest.raises(RingError):  # an impossible pair of indices is always caught
+            ring.queued()
     outside = [(0, buffer), (buffer + size, PAGE_SIZE)]
     for action in (lambda: ring.read(), lambda: ring.write(data), ring.snapshot):
         try:

@@ -27,10 +27,10 @@ the bare ``RING_GET_*`` macros (the slot is still masked into the page).
 :class:`ByteRing` is the other kind of ring: the console and xenstore pages carry byte streams,
 not slots, with the same free-running indices but no event thresholds.
 
-Who calls what: the domain's devices (block, net, console, xenstore back ends) construct a
-:class:`SharedRing` on the page a guest granted and drive a :class:`BackRing`; tests and the
-labs drive a :class:`FrontRing` from Python to play the guest.  ``snapshot()`` is what the
-labs' ring widget draws.  The guests' C twin is ``guests/include/xen/io/ring.h``.
+Who calls what: a back end (a block, net, console or xenstore device) builds a
+:class:`SharedRing` on the page the guest shared and drives a :class:`BackRing` over it; a
+:class:`FrontRing` lets Python play the guest (tests, notebooks).  Each ``snapshot()`` is plain
+data for a notebook widget to draw.  The guests' C twin is ``guests/include/xen/io/ring.h``.
 
 Barriers: Xen's macros order stores with ``xen_wmb()`` and a store followed by a load with
 ``xen_mb()``; here every access is a Python call under one interpreter lock, so the comments
@@ -226,7 +226,7 @@ class FrontRing:
         self.sring.req_prod = new
         # xen_mb(): the back end may be in its final check, about to sleep.  Publishing before
         # reading req_event means either it sees the new requests or we see its new threshold.
-        return _sub(new, self.sring.req_event) <= _sub(new, old)
+        return _sub(new, self.sring.req_event) < _sub(new, old)
 
     def has_unconsumed_responses(self) -> int:
         """``RING_HAS_UNCONSUMED_RESPONSES``: how many responses wait at ``rsp_cons``.
@@ -317,8 +317,8 @@ class BackRing:
         return self.sring.size
 
     def request_prod_overflow(self, prod: int) -> bool:
-        """``RING_REQUEST_PROD_OVERFLOW``: can the front end have published up to ``prod``?
-        Not if that is more requests than slots the back end has not answered into."""
+        """``RING_REQUEST_PROD_OVERFLOW``: is ``prod`` more than a ring's worth of requests
+        ahead of the back end's last response?  No honest front end publishes that far."""
         return _sub(prod, self.rsp_prod_pvt) > self.size
 
     def request_cons_overflow(self, cons: int) -> bool:
