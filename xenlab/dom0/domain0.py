@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from xenlab.abi.hypercalls import VIRQ_DOM_EXC
 from xenlab.xen.domain import Domain
-from xenlab.xen.events import bind_interdomain, notify_remote
+from xenlab.xen.events import Channel, PortState, bind_interdomain, notify_remote
 from xenlab.xen.hypervisor import Xen
 
 DOM0_NAME = "Domain-0"
@@ -31,6 +32,10 @@ class ControlDomain:
         self._handlers: dict[int, Callable[[], None]] = {}
         self._pending: dict[int, None] = {}  # ports raised, in arrival order
         self._idle_hooks: list[Callable[[], bool]] = []
+        # Told when a domain shuts down or crashes (VIRQ_DOM_EXC): the toolstack's cue.
+        self.exception_listeners: list[Callable[[Domain], None]] = []
+        self._seen_dead: set[int] = set()
+        self.bind_virq(VIRQ_DOM_EXC, self._on_domain_exception)
         xen.services.append(self.service)
 
     @property
@@ -46,6 +51,20 @@ class ControlDomain:
         self._handlers[port] = handler
         self._pending[port] = None  # look once: the guest may have written before we bound
         return port
+
+    def bind_virq(self, virq: int, handler: Callable[[], None]) -> int:
+        """EVTCHNOP_bind_virq for domain 0: ``handler()`` runs when Xen raises ``virq``."""
+        port = self.domain.events.allocate(Channel(PortState.VIRQ, virq=virq))
+        self.domain.events.virq_port[virq] = port
+        self._handlers[port] = handler
+        return port
+
+    def _on_domain_exception(self) -> None:
+        for domain in list(self.xen.domains.values()):
+            if not domain.alive and domain.domid not in self._seen_dead:
+                self._seen_dead.add(domain.domid)
+                for listener in self.exception_listeners:
+                    listener(domain)
 
     def unbind(self, port: int) -> None:
         self._handlers.pop(port, None)

@@ -44,6 +44,7 @@ class Host:
         self.xenstored = Xenstored(self.dom0)
         self.store = self.xenstored.store
         self.consoles: dict[int, ConsoleBackend] = {}
+        self.xen.on_destroy.append(self._release)
 
     # ------------------------------------------------------------------ life cycle
     def create(
@@ -102,7 +103,11 @@ class Host:
         raise BootError(f"no domain '{which}'")
 
     def destroy(self, which: int | str) -> None:
-        domain = self.domain(which)
+        self.xen.destroy_domain(self.domain(which))
+
+    def _release(self, domain: Domain) -> None:
+        """After Xen destroyed a domain (``xl destroy``, or a privileged guest's domctl):
+        disconnect its back ends and take it out of the store (@releaseDomain)."""
         domid = domain.domid
         console = self.consoles.pop(domid, None)
         if console is not None:
@@ -110,7 +115,6 @@ class Host:
         self.xenstored.disconnect(domid)
         if self.store.is_introduced(domid):
             self.store.release_domain(domid)
-        self.xen.destroy_domain(domain)
 
     def pause(self, which: int | str) -> None:
         self.xen.pause_domain(self.domain(which))

@@ -144,6 +144,7 @@ class Domain:
         # xenlab/dom0): Xen hands each event raised on its ports to this callable instead
         # of setting bits for an upcall.
         self.on_event: Callable[[int], None] | None = None
+        self.control = None  # the Xen that holds this domain, for domctl's operations
         # The console and store rings the builder set up (start_info), for domain 0.
         self.console_mfn = self.console_port = 0
         self.store_mfn = self.store_port = 0

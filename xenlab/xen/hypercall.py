@@ -20,6 +20,7 @@ from xenlab.abi.hypercalls import NUMBER
 from xenlab.xen.console import do_console_io
 from xenlab.xen.descriptors import do_set_gdt, do_update_descriptor
 from xenlab.xen.domain import NR_HYPERCALL_SLOTS, DomainState
+from xenlab.xen.domctl import do_domctl
 from xenlab.xen.events import (
     check_upcall,
     do_callback_op,
@@ -68,6 +69,7 @@ for _name, _entry in {
     "console_io": (do_console_io, 3),
     "vm_assist": (do_vm_assist, 2),
     "sched_op": (do_sched_op, 2),
+    "domctl": (do_domctl, 1),
 }.items():
     HYPERCALL_TABLE[NUMBER[_name]] = _entry
 

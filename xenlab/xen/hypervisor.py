@@ -12,7 +12,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from xenlab.abi.hypercalls import HYPERCALL_VECTOR
+from xenlab.abi.hypercalls import HYPERCALL_VECTOR, VIRQ_DOM_EXC
 from xenlab.hw import x86
 from xenlab.hw.cpu import EmulationError
 from xenlab.hw.machine import DEFAULT_MACHINE_MIB, Machine
@@ -20,7 +20,7 @@ from xenlab.hw.memory import OWNER_FREE
 from xenlab.xen.crash import crash_domain
 from xenlab.xen.descriptors import frame_of_descriptors_ok
 from xenlab.xen.domain import VCPU, Domain, DomainState
-from xenlab.xen.events import EventChannels, check_upcall
+from xenlab.xen.events import EventChannels, check_upcall, send_virq
 from xenlab.xen.frametable import FrameTable, PageType
 from xenlab.xen.hypercall import make_hypercall_entry
 from xenlab.xen.memory import alloc_domheap_pages
@@ -89,6 +89,7 @@ class Xen:
         # Work a Python domain 0 does between slices (its back-end drivers and daemons,
         # xenlab/dom0): each returns True if it did something that may wake a domain.
         self.services: list[Callable[[], bool]] = []
+        self.on_destroy: list[Callable[[Domain], None]] = []  # domain 0's clean-up
 
     # ------------------------------------------------------------------ domains
     def create_domain(self, name: str, *, max_pages: int, privileged: bool = False) -> Domain:
@@ -118,6 +119,7 @@ class Xen:
         vcpu.vcpu_info = domain.shared_info_mfn << 12
         domain.events = EventChannels()
         domain.domain_table = self.domains
+        domain.control = self
         domain.clock = self.clock
         init_wall_clock(domain)
         self.domains[domid] = domain
@@ -151,6 +153,9 @@ class Xen:
         self.cpu.flush_translations()
         del self.domains[domain.domid]
         assert all(o != domain.domid for o in frames.owner if o != OWNER_FREE)
+        domain.state = DomainState.CRASHED if domain.alive else domain.state
+        for hook in self.on_destroy:
+            hook(domain)
 
     def start_vcpu(self, domain: Domain, *, eip: int, esp: int, esi: int, l3_mfn: int) -> None:
         """Load the initial register state (Xen's start-of-day contract: ring 1, EIP = the
@@ -290,6 +295,12 @@ class Xen:
         domain.stats.instructions += ran
         domain.stats.slices += 1
         self.system_instructions += ran
+        if not domain.alive:
+            # VIRQ_DOM_EXC: tell the privileged domains (domain 0's toolstack) that a
+            # domain has shut down or crashed, as Xen's send_global_virq does.
+            for other in self.domains.values():
+                if other.privileged and other is not domain:
+                    send_virq(other, VIRQ_DOM_EXC)
         if domain.state is DomainState.CRASHED and domain.crash is not None:
             self.log.append(
                 f"(XEN) domain {domain.domid} ({domain.name}) crashed: {domain.crash.reason}"
