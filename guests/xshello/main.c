@@ -5,12 +5,48 @@
  * is there — its domid and name, which the toolstack wrote into its home
  * /local/domain/<id> before it started. Then it leaves a note in its home,
  * watches it, and shows the store refusing another domain's home.
+ * With "echo=1" it then echoes what is typed into its console (xl console,
+ * or the notebook's console widget) until it reads "quit".
  */
+#include <cmdline.h>
 #include <console.h>
 #include <hypercall.h>
 #include <hypervisor.h>
 #include <lib.h>
 #include <xenbus.h>
+
+/* Sleep until the console port fires (SCHEDOP_poll), then clear it. */
+static void wait_console(evtchn_port_t port)
+{
+    struct sched_poll poll = { .ports = &port, .nr_ports = 1, .timeout = 0 };
+
+    HYPERVISOR_sched_op(SCHEDOP_poll, &poll);
+    __atomic_and_fetch(&HYPERVISOR_shared_info->evtchn_pending[port / 32],
+                       ~(1UL << (port % 32)), __ATOMIC_SEQ_CST);
+}
+
+static void echo_console(const start_info_t *si)
+{
+    char line[128], c;
+    int len = 0;
+
+    printk("xshello: type a line (\"quit\" ends)\n");
+    for (;;) {
+        if (xencons_ring_read(&c, 1) != 1) {
+            wait_console(si->console.domU.evtchn);
+            continue;
+        }
+        if (c != '\n' && c != '\r' && len < (int)sizeof(line) - 1) {
+            line[len++] = c;
+            continue;
+        }
+        line[len] = '\0';
+        if (!strcmp(line, "quit"))
+            return;
+        printk("xshello: you typed '%s'\n", line);
+        len = 0;
+    }
+}
 
 void start_kernel(start_info_t *si)
 {
@@ -47,5 +83,7 @@ void start_kernel(start_info_t *si)
     printk("xshello: renaming domain 0: rc %d\n", rc);
     rc = xenbus_write("name", "renamed");
     printk("xshello: renaming myself: rc %d\n", rc);
+    if (cmdline_ulong((const char *)si->cmd_line, "echo", 0) && xencons_ring_ready())
+        echo_console(si);
     shutdown(SHUTDOWN_poweroff);
 }

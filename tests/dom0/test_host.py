@@ -65,3 +65,15 @@ def test_on_a_bare_xen_the_same_guest_falls_back_to_console_io():
     assert result.ok
     assert "no console back end; using console_io" in result.console
     assert "no xenstore on this host" in result.console
+
+
+def test_input_typed_into_the_console_reaches_the_guest():
+    host = Host(64)
+    domain = host.create("xshello", name="carol", memory_mib=4, cmdline="echo=1")
+    assert host.run(max_instructions=50_000_000).reason == "idle"  # polling its console
+    assert host.send_input("carol", "hello there\n") == len("hello there\n")
+    host.run(max_instructions=50_000_000)
+    assert "xshello: you typed 'hello there'\n" in domain.console
+    host.send_input("carol", "quit\n")
+    host.run(max_instructions=50_000_000)
+    assert domain.shutdown_reason == "poweroff"

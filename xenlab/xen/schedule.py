@@ -50,7 +50,8 @@ def _block(vcpu: VCPU) -> int:
 
 def _poll(vcpu: VCPU, arg: int) -> int:
     """SCHEDOP_poll({ports, nr_ports, timeout}): sleep until one of these ports is pending
-    (masked or not) or any event is, or system time passes ``timeout`` (0: no timeout).
+    (masked or not), or an upcall is due (an event pending with events enabled:
+    Xen's local_events_need_delivery), or system time passes ``timeout`` (0: no timeout).
     Unlike block, it leaves the virtual interrupt flag alone."""
     guest = vcpu.domain.guest_memory
     ports_ptr, nr_ports, timeout = struct.unpack("<IIQ", guest.read(arg, 16))
@@ -64,7 +65,9 @@ def _poll(vcpu: VCPU, arg: int) -> int:
     for port in ports:
         if memory.read_u32(shared + layout.SH_EVTCHN_PENDING + 4 * (port // 32)) >> port % 32 & 1:
             return 0  # already pending: no need to sleep
-    if _events_pending(vcpu) or (timeout and timeout <= vcpu.domain.clock.now()):
+    vcpu_info = shared + vcpu.vcpu_id * layout.VCPU_INFO_SIZE
+    upcall_due = _events_pending(vcpu) and not memory.view[vcpu_info + layout.VI_UPCALL_MASK]
+    if upcall_due or (timeout and timeout <= vcpu.domain.clock.now()):
         return 0
     vcpu.poll_ports = frozenset(ports)
     vcpu.poll_deadline = timeout or None
