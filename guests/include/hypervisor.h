@@ -43,7 +43,7 @@ int map_shared_info(const start_info_t *si);
  * 1:1 region (the image base plus its pseudo-physical address, read from
  * the M2P): how a guest finds the console and store pages start_info names.
  */
-void *mfn_to_virt(unsigned long mfn);
+void *boot_mfn_to_virt(unsigned long mfn);
 
 /* Ask Xen to end this domain (SHUTDOWN_*); never returns. */
 void shutdown(unsigned int reason) __attribute__((noreturn));

@@ -38,7 +38,7 @@ void shutdown(unsigned int reason)
 
 extern char _text[];  /* the image base, VIRT_BASE (lib/guest.ld) */
 
-void *mfn_to_virt(unsigned long mfn)
+void *boot_mfn_to_virt(unsigned long mfn)
 {
     const unsigned long *m2p = (const unsigned long *)MACH2PHYS_VIRT_START;
 

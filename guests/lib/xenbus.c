@@ -31,7 +31,7 @@ int xenbus_init(const start_info_t *si)
         st.status != EVTCHNSTAT_interdomain)
         return -1;
     xs_port = si->store_evtchn;
-    xs = mfn_to_virt(si->store_mfn);
+    xs = boot_mfn_to_virt(si->store_mfn);
     return 0;
 }
 

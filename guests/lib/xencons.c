@@ -26,7 +26,7 @@ int xencons_ring_init(const start_info_t *si)
         st.status != EVTCHNSTAT_interdomain)
         return -1;
     cons_port = si->console.domU.evtchn;
-    cons = mfn_to_virt(si->console.domU.mfn);
+    cons = boot_mfn_to_virt(si->console.domU.mfn);
     return 0;
 }
 
