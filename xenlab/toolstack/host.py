@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenlab.dom0.console import ConsoleBackend
 from xenlab.dom0.domain0 import ControlDomain
@@ -21,7 +22,13 @@ from xenlab.toolstack.control import BootError, resolve_image
 from xenlab.toolstack.elfimage import ImageError, load_kernel_image
 from xenlab.xen.domain import Domain, DomainState
 from xenlab.xen.hypervisor import RunResult, Xen
+from xenlab.xen.sched_bvt import BVT
+from xenlab.xen.sched_credit import DEFAULT_WEIGHT as CREDIT_DEFAULT_WEIGHT
+from xenlab.xen.sched_credit import Credit
 from xenlab.xen.schedule import Scheduler
+
+if TYPE_CHECKING:
+    from xenlab.toolstack.xlcfg import DomainConfig
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class Host:
         )
         home = self.store.get_domain_path(domid)
         self.store.write(f"{home}/memory/target", str(domain.tot_pages * 4))
+        self.store.write(f"{home}/memory/static-max", str(domain.max_pages * 4))  # maxmem
         self.store.write(f"{home}/console/ring-ref", str(domain.console_mfn))
         self.store.write(f"{home}/console/port", str(domain.console_port))
         self.store.write(f"{home}/console/type", "xenconsoled")
@@ -121,6 +129,77 @@ class Host:
 
     def unpause(self, which: int | str) -> None:
         self.xen.unpause_domain(self.domain(which))
+
+    def create_from_config(self, cfg: DomainConfig) -> Domain:
+        """``xl create``: the domain a configuration file describes (``xlcfg``), with the
+        scheduling settings for this host's scheduler (xl ignores the others) and its
+        devices.  ``cfg.kernel`` may be a built-in guest's name or a path."""
+        for devices, method, feature in (
+            (cfg.disks, "attach_disk", "block"),
+            (cfg.vifs, "attach_vif", "network"),
+        ):
+            if devices and not hasattr(self, method):
+                raise BootError(f"not available: {feature} back end not built into this xenlab")
+        domain = self.create(
+            cfg.kernel,
+            name=cfg.name,
+            memory_mib=cfg.memory_mib,
+            max_memory_mib=cfg.maxmem_mib,
+            cmdline=cfg.cmdline,
+        )
+        try:
+            scheduler = self.xen.scheduler.name
+            if scheduler == "bvt" and cfg.sched.bvt_params():
+                self.sched_params(domain.domid, "bvt", **cfg.sched.bvt_params())
+            elif scheduler == "credit" and cfg.sched.cpu_weight is not None:
+                self.sched_params(domain.domid, "credit", weight=cfg.sched.cpu_weight)
+            for devices, method in ((cfg.disks, "attach_disk"), (cfg.vifs, "attach_vif")):
+                for device in devices:
+                    getattr(self, method)(domain.domid, device)
+        except Exception:
+            self.destroy(domain.domid)  # as xl does: no half-made domain stays behind
+            raise
+        return domain
+
+    def mem_set(self, which: int | str, mib: int) -> int:
+        """``xl mem-set``: the domain's balloon target, in MiB; returns it in KiB.
+
+        As libxl does, write ``memory/target`` (KiB) for the guest's balloon driver to
+        follow, and make it the hypervisor's limit (``max_pages``, XEN_DOMCTL_max_mem), so
+        the domain cannot grow past it.  Simplified: libxl leaves some slack above the
+        target, and nothing takes pages away from a guest above its target — it keeps them
+        until its balloon driver hands them back (``memory_op``)."""
+        domain = self.domain(which)
+        home = self.store.get_domain_path(domain.domid)
+        static_max_kib = int(self.store.read(f"{home}/memory/static-max"))
+        if mib < 1 or mib << 10 > static_max_kib:
+            raise BootError(
+                f"{mib} MiB: the target must be 1..{static_max_kib >> 10} MiB "
+                f"(domain {domain.domid}'s maxmem)"
+            )
+        self.store.write(f"{home}/memory/target", str(mib << 10))
+        domain.max_pages = mib << 8
+        return mib << 10
+
+    def sched_params(self, which: int | str, scheduler: str, **params: int) -> dict[str, int]:
+        """``xl sched-bvt`` / ``xl sched-credit``: set the parameters given and return
+        them all; the host must run that ``scheduler``."""
+        domain = self.domain(which)
+        sched = self.xen.scheduler
+        if sched.name != scheduler:
+            raise BootError(f"the scheduler is {sched.name}, not {scheduler}")
+        known = {"bvt": ("mcu_advance", "warp", "warpl", "warpu"), "credit": ("weight",)}
+        unknown = set(params) - set(known.get(scheduler, ()))
+        if unknown:
+            raise BootError(f"{scheduler} has no parameter {', '.join(sorted(unknown))}")
+        if isinstance(sched, BVT):
+            bvt = sched.set_params(domain, **params)
+            return {name: getattr(bvt, name) for name in known["bvt"]}
+        if isinstance(sched, Credit):
+            if "weight" in params:
+                sched.set_weight(domain, params["weight"])
+            return {"weight": sched.weight.get(domain.domid, CREDIT_DEFAULT_WEIGHT)}
+        raise BootError(f"the {scheduler} scheduler has no parameters")
 
     def run(self, **limits: float | int | None) -> RunResult:
         return self.xen.run(**limits)

@@ -90,6 +90,10 @@ class Xen:
         # xenlab/dom0): each returns True if it did something that may wake a domain.
         self.services: list[Callable[[], bool]] = []
         self.on_destroy: list[Callable[[Domain], None]] = []  # domain 0's clean-up
+        # Guest frames a back end in domain 0 holds mapped writable (a block or network
+        # ring page: a page and a writable-type reference each, as a grant mapping takes);
+        # check_invariants counts them with the other references held outside page tables.
+        self.foreign_mappings: Counter[int] = Counter()
 
     # ------------------------------------------------------------------ domains
     def create_domain(self, name: str, *, max_pages: int, privileged: bool = False) -> Domain:
@@ -192,6 +196,7 @@ class Xen:
                 roots[domain.vcpu.baseptr] += 1
                 roots.update(domain.vcpu.gdt_frames)
                 roots.update(domain.vcpu.ldt_frames)
+        roots.update(self.foreign_mappings)
         return self.frametable.check(owned, roots)
 
     # ------------------------------------------------------------------ traps
