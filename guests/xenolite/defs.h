@@ -12,6 +12,7 @@ struct proc;
 struct sysinfo;
 
 /* main.c */
+extern const char *boot_cmdline;       /* start_info.cmd_line */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* kalloc.c */
@@ -36,6 +37,7 @@ void uvm_free(pte_t *l3);
 int uvm_fault(pte_t *l3, unsigned long va, int write);
 int copyout(pte_t *l3, unsigned long va, const void *src, unsigned long len);
 int copyin(pte_t *l3, void *dst, unsigned long va, unsigned long len);
+unsigned long uvm_frame(pte_t *l3, unsigned long va, int write);
 
 /* proc.c */
 extern int need_resched;                /* the tick wants the running process to give way */

@@ -11,10 +11,14 @@
 #include <console.h>
 #include <hypervisor.h>
 #include "defs.h"
+#include "drivers/blkfront.h"
+#include "drivers/netfront.h"
+
+const char *boot_cmdline;
 
 void start_kernel(start_info_t *si)
 {
-    const char *cmdline = (const char *)si->cmd_line;
+    const char *cmdline = boot_cmdline = (const char *)si->cmd_line;
     unsigned long nworkers, spin, tick_us;
 
     printk("xenolite: booting in ring 1 on Xen, %lu pages, cmdline '%.64s'\n",
@@ -30,6 +34,8 @@ void start_kernel(start_info_t *si)
     tick_us = cmdline_ulong(cmdline, "tick", spin ? 1000 : 0);
     if (tick_us)
         clock_init(tick_us);
+    blkfront_init(si);                  /* the virtual disk, if domain 0 gave us one */
+    netfront_init(si);                  /* the network interface, likewise */
     userinit((int)nworkers, cmdline_ulong(cmdline, "probes", 0) != 0,
              (int)cmdline_ulong(cmdline, "prefault", 0), spin != 0);
     scheduler();

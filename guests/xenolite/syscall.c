@@ -4,11 +4,14 @@
  * the result goes back in EAX. Pointers are user addresses: the kernel
  * reaches them only through copyin/copyout.
  */
+#include <cmdline.h>
 #include <console.h>
 #include <hypervisor.h>
 #include "defs.h"
 #include "proc.h"
 #include "syscall.h"
+#include "drivers/blkfront.h"
+#include "drivers/netfront.h"
 
 /* write(fd, buf, n): fd 1 and 2 are the Xen console. */
 static int sys_write(struct trapframe *tf)
@@ -82,6 +85,81 @@ static int sys_uptime(struct trapframe *tf)
     return (int)(uint32_t)(arch_system_time() / 1000);
 }
 
+/* param(key, dflt): a number from the kernel's command line (init's "argv"). */
+static int sys_param(struct trapframe *tf)
+{
+    char key[32];
+    unsigned int i;
+
+    for (i = 0; i < sizeof(key); i++) {
+        if (copyin(curproc->l3, &key[i], tf->ebx + i, 1) < 0)
+            return (int)tf->ecx;
+        if (!key[i])
+            return (int)cmdline_ulong(boot_cmdline, key, tf->ecx);
+    }
+    return (int)tf->ecx;                /* no key is that long */
+}
+
+static int sys_blkinfo(struct trapframe *tf)
+{
+    struct blkinfo info;
+
+    if (blkfront_info(&info) < 0)
+        return -1;
+    return copyout(curproc->l3, tf->ebx, &info, sizeof(info));
+}
+
+static int sys_blkread(struct trapframe *tf)
+{
+    return blkfront_rw(0, tf->ebx, curproc->l3, tf->ecx, tf->edx);
+}
+
+static int sys_blkwrite(struct trapframe *tf)
+{
+    int barrier = (tf->edx & BLK_BARRIER) != 0;
+
+    return blkfront_rw(barrier ? 2 : 1, tf->ebx, curproc->l3, tf->ecx, tf->edx & ~BLK_BARRIER);
+}
+
+static int sys_blkflush(struct trapframe *tf)
+{
+    return blkfront_flush();
+}
+
+static int sys_netinfo(struct trapframe *tf)
+{
+    struct netinfo info;
+
+    if (netfront_info(&info) < 0)
+        return -1;
+    return copyout(curproc->l3, tf->ebx, &info, sizeof(info));
+}
+
+static int sys_netbind(struct trapframe *tf)
+{
+    netfront_bind(tf->ebx);
+    return 0;
+}
+
+static int sys_netsend(struct trapframe *tf)
+{
+    struct udp_addr to;
+
+    if (copyin(curproc->l3, &to, tf->ebx, sizeof(to)) < 0)
+        return -1;
+    return netfront_send(&to, curproc->l3, tf->ecx, tf->edx);
+}
+
+static int sys_netrecv(struct trapframe *tf)
+{
+    struct udp_addr from;
+    int n = netfront_recv(&from, curproc->l3, tf->ecx, tf->edx);
+
+    if (n >= 0 && copyout(curproc->l3, tf->ebx, &from, sizeof(from)) < 0)
+        return -1;
+    return n;
+}
+
 /* poweroff(): init's last word. The kernel's own account, then SHUTDOWN_poweroff. */
 static int sys_poweroff(struct trapframe *tf)
 {
@@ -107,6 +185,15 @@ static int (*const syscalls[NSYSCALLS])(struct trapframe *) = {
     [SYS_poweroff] = sys_poweroff,
     [SYS_sleep]    = sys_sleep,
     [SYS_uptime]   = sys_uptime,
+    [SYS_netinfo]  = sys_netinfo,
+    [SYS_netbind]  = sys_netbind,
+    [SYS_netsend]  = sys_netsend,
+    [SYS_netrecv]  = sys_netrecv,
+    [SYS_param]    = sys_param,
+    [SYS_blkinfo]  = sys_blkinfo,
+    [SYS_blkread]  = sys_blkread,
+    [SYS_blkwrite] = sys_blkwrite,
+    [SYS_blkflush] = sys_blkflush,
 };
 
 void syscall(struct trapframe *tf)

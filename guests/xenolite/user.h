@@ -96,14 +96,59 @@ static inline void poweroff(void)
     syscall3(SYS_poweroff, 0, 0, 0);
 }
 
+/* N of "key=N" on the kernel's command line, or dflt (key: a USTR string). */
+static inline unsigned int param(const char *key, unsigned int dflt)
+{
+    return (unsigned int)syscall3(SYS_param, (unsigned int)key, dflt, 0);
+}
+
+/* The virtual disk: sectors of 512 bytes; buffers 512-byte aligned (the kernel hands the
+ * pages themselves to domain 0); n | BLK_BARRIER makes a write a reorder barrier. */
+static inline int blkinfo(struct blkinfo *info)
+{
+    return syscall3(SYS_blkinfo, (unsigned int)info, 0, 0);
+}
+
+static inline int blkread(unsigned int sector, void *buf, unsigned int n)
+{
+    return syscall3(SYS_blkread, sector, (unsigned int)buf, n);
+}
+
+static inline int blkwrite(unsigned int sector, const void *buf, unsigned int n)
+{
+    return syscall3(SYS_blkwrite, sector, (unsigned int)buf, n);
+}
+
+static inline int blkflush(void) { return syscall3(SYS_blkflush, 0, 0, 0); }
+
+/* The network (UDP over the VIF): see syscall.h. */
+static inline int netinfo(struct netinfo *info)
+{
+    return syscall3(SYS_netinfo, (unsigned int)info, 0, 0);
+}
+
+static inline int netbind(unsigned int port) { return syscall3(SYS_netbind, port, 0, 0); }
+
+static inline int netsend(const struct udp_addr *to, const void *buf, unsigned int n)
+{
+    return syscall3(SYS_netsend, (unsigned int)to, (unsigned int)buf, n);
+}
+
+static inline int netrecv(struct udp_addr *from, void *buf, unsigned int n)
+{
+    return syscall3(SYS_netrecv, (unsigned int)from, (unsigned int)buf, n);
+}
+
 /* user_lib.c: printf to the console: %d %u %x %s %c %%, with a width and a '0' flag. */
 void uprintf(const char *fmt, ...);
 
-/* user_init.c, user_worker.c, user_probe.c, user_spin.c */
+/* user_init.c, user_worker.c, user_probe.c, user_spin.c, user_blk.c, user_ttcp.c */
 void init_main(int nworkers, int probes, int prefault_kib, int spin) __attribute__((noreturn));
 void run_spin(void);
 unsigned int worker(int id);
 void probe(int kind);
+void blk_main(void);                    /* user_blk.c: "blk=1" */
+void ttcp_main(const struct netinfo *ni);   /* user_ttcp.c: "ttcp=tx|rx|echo" */
 #define NPROBES 4
 
 #endif /* XENOLITE_USER_H */

@@ -34,11 +34,24 @@ static void run_probes(void)
 void init_main(int nworkers, int probes, int prefault_kib, int spin)
 {
     struct sysinfo before, after;
+    struct netinfo ni;
     int pids[MAXWORKERS];
     int i, n, pid, status;
 
     if (spin) {                         /* "spin=1": the preemption demo instead */
         run_spin();
+        poweroff();
+        for (;;)
+            ;
+    }
+    if (netinfo(&ni) == 0 && ni.ttcp) { /* "ttcp=...": the network test instead */
+        ttcp_main(&ni);
+        poweroff();
+        for (;;)
+            ;
+    }
+    if (param(USTR("blk"), 0)) {        /* "blk=1": the block workload instead */
+        blk_main();
         poweroff();
         for (;;)
             ;

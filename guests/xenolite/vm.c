@@ -291,3 +291,16 @@ int copyin(pte_t *l3, void *dst, unsigned long va, unsigned long len)
 {
     return copy_user(l3, va, dst, len, 0);
 }
+
+/*
+ * The machine frame behind the user page at va, made present first (and
+ * private and writable, for a write): what a driver names to a back end
+ * that will read or write the page itself (drivers/blkfront.c). 0 if the
+ * access is not allowed (frame 0 is Xen's, never a guest's).
+ */
+unsigned long uvm_frame(pte_t *l3, unsigned long va, int write)
+{
+    if (va >= USER_TOP || uvm_fault(l3, va, write) < 0)
+        return 0;
+    return PTE_MFN(*walk(l3, va, 0));
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from xenlab.toolstack import machine
-from xenlab.toolstack.host import Host
 from xenlab.toolstack.machine import Paths, daemon_alive
 from xenlab.toolstack.wire import MachineError
 
@@ -153,12 +153,28 @@ def test_device_specs_are_checked_before_the_machine_is_asked(where):
     assert not where.socket.exists()
 
 
-@pytest.mark.skipif(hasattr(Host, "attach_disk"), reason="the block back end is built in")
-def test_attach_commands_without_back_ends_say_so(where, tmp_path):
-    (tmp_path / "web.cfg").write_text(WEB)
-    assert xl(where, "xl", "create", str(tmp_path / "web.cfg")).returncode == 0
-    block = xl(where, "xl", "block-attach", "web", "file:disk.img,xvdb,w")
-    assert block.returncode == 1
-    assert block.stderr == (
-        "xenlab: error: not available: block back end not built into this xenlab\n"
+DISK_WORKLOAD = """\
+name = "store"
+kernel = "xenolite"
+memory = 8
+cmdline = "blk=1 ops=40"
+on_poweroff = "preserve"
+"""
+
+
+def test_block_attach_gives_a_paused_domain_its_disk_and_vfr_lists_the_rules(where, tmp_path):
+    (tmp_path / "store.cfg").write_text(DISK_WORKLOAD)
+    image = tmp_path / "disk.img"
+    image.write_bytes(bytes(1 << 20))
+    assert xl(where, "xl", "create", "-p", str(tmp_path / "store.cfg")).returncode == 0
+    attach = xl(where, "xl", "block-attach", "store", f"file:{image},xvda,w")
+    assert attach.returncode == 0, attach.stderr
+    assert xl(where, "xl", "unpause", "store").returncode == 0
+    console = xl(where, "xl", "console", "store")
+    assert "blk: disk of 2048 sectors" in console.stdout, console.stdout + console.stderr
+    assert re.search(
+        r"blk: final check: \d+ blocks written, \d+ never written, 0 bad", console.stdout
     )
+    assert any(image.read_bytes())  # the guest's writes are in the host file
+    rules = xl(where, "xl", "vfr", "list")
+    assert rules.returncode == 0, rules.stderr

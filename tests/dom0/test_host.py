@@ -77,3 +77,15 @@ def test_input_typed_into_the_console_reaches_the_guest():
     host.send_input("carol", "quit\n")
     host.run(max_instructions=50_000_000)
     assert domain.shutdown_reason == "poweroff"
+
+
+def test_building_a_domain_after_another_ran_leaves_the_first_one_intact():
+    # start_vcpu loads the new vCPU's start state into the CPU: the vCPU that ran last
+    # must be saved first, or the next switch would save the newcomer's state over it.
+    host = Host(64)
+    first = host.create("xenolite", name="first", memory_mib=8)
+    host.run(max_instructions=300_000)
+    second = host.create("xshello", name="second", memory_mib=4)
+    host.run(max_instructions=300_000_000)
+    assert first.shutdown_reason == "poweroff", first.console
+    assert second.shutdown_reason == "poweroff", second.console

@@ -370,18 +370,6 @@ def test_console_input_goes_into_the_guests_ring(served, tmp_path):
     assert ask(daemon, "send-input", dom="web", text="ls\n") == {"ok": True, "sent": 3, "of": 3}
 
 
-@pytest.mark.skipif(hasattr(Host, "attach_disk"), reason="the block back end is built in")
-def test_block_attach_without_a_back_end_says_so_and_fakes_nothing(served, tmp_path):
-    daemon, _ = served
-    create(daemon, tmp_path, on_poweroff="preserve")
-    disk = {"target": str(tmp_path / "d.img"), "vdev": "xvdb", "readonly": False}
-    reply = ask(daemon, "block-attach", dom="web", disk=disk)
-    assert reply == {
-        "ok": False,
-        "error": "not available: block back end not built into this xenlab",
-    }
-
-
 def test_private_dir_refuses_a_directory_others_can_open(tmp_path):
     open_dir = tmp_path / "open"
     open_dir.mkdir(mode=0o755)

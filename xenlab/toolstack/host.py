@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xenlab.dom0 import block, netback, network
 from xenlab.dom0.console import ConsoleBackend
 from xenlab.dom0.domain0 import ControlDomain
+from xenlab.dom0.vfr import VfrError
 from xenlab.dom0.xenstored import Xenstored
 from xenlab.toolstack.builder import build_domain
 from xenlab.toolstack.control import BootError, resolve_image
@@ -28,7 +30,8 @@ from xenlab.xen.sched_credit import Credit
 from xenlab.xen.schedule import Scheduler
 
 if TYPE_CHECKING:
-    from xenlab.toolstack.xlcfg import DomainConfig
+    from xenlab.dom0.blkback import BlockDevice
+    from xenlab.toolstack.xlcfg import Disk, DomainConfig, Vif
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Host:
         self.store = self.xenstored.store
         self.consoles: dict[int, ConsoleBackend] = {}
         self.xen.on_destroy.append(self._release)
+        self._network: network.Network | None = None
 
     # ------------------------------------------------------------------ life cycle
     def create(
@@ -200,6 +204,29 @@ class Host:
                 sched.set_weight(domain, params["weight"])
             return {"weight": sched.weight.get(domain.domid, CREDIT_DEFAULT_WEIGHT)}
         raise BootError(f"the {scheduler} scheduler has no parameters")
+
+    # ------------------------------------------------------------------ devices
+    def attach_disk(self, which: int | str, disk: Disk) -> BlockDevice:
+        """``xl block-attach`` / a config's ``disk =``: a VBD for the domain (dom0/block)."""
+        return block.attach_disk(self, self.domain(which), disk)
+
+    @property
+    def network(self) -> network.Network:
+        """Domain 0's network: the VIFs, the virtual firewall-router, the host bridges."""
+        if self._network is None:
+            self._network = network.Network(self.dom0, self.store)
+        return self._network
+
+    def attach_vif(self, which: int | str, vif: Vif) -> netback.Vif:
+        """``xl network-attach`` / a config's ``vif =``: a VIF for the domain (dom0/network)."""
+        return network.attach_vif(self, self.domain(which), vif)
+
+    def vfr(self, args: list[str]) -> list[str]:
+        """``xl vfr list|add ...|del N``: the virtual firewall-router's rules."""
+        try:
+            return self.network.vfr_command(args)
+        except VfrError as exc:
+            raise BootError(str(exc)) from exc
 
     def run(self, **limits: float | int | None) -> RunResult:
         return self.xen.run(**limits)

@@ -172,6 +172,13 @@ class Xen:
         vcpu.baseptr = l3_mfn
         cr3 = x86.xen_pfn_to_cr3(l3_mfn)
         cpu = self.cpu
+        previous = self._current[0]
+        if previous is not None:
+            # The CPU still holds the vCPU that ran last: keep its state before the new
+            # vCPU's start state replaces it, and let the next slice load, not save.
+            if previous.domain.alive:
+                cpu.save_context(previous.context)
+            self._current[0] = None
         cpu.reset(1)  # a clean ring-1 state: no other domain's LDT, FPU or CR0.TS
         for i in range(8):
             cpu.set_reg(i, 0)
