@@ -9,7 +9,10 @@ its drivers reach guests only through what Xen gives any domain: their ring page
 with it, as a grant would) and event channels.  That is what lets the disk be a real file
 and the network a real socket on the host.
 
-``domain0.py`` (the domain and its event loop), ``xenstore.py`` (the store: tree,
-permissions, watches, transactions, xs_wire messages), ``xenstored.py`` (the store's
-ring transport to each guest), ``console.py`` (xenconsoled: console rings).
+``domain0.py`` (the domain and its event loop); the store: ``xenstore.py`` (the tree and
+its API) with ``xs_paths``, ``xs_perms``, ``xs_watch``, ``xs_transaction``, ``xs_wire``, and
+``xenstored.py`` (its ring transport to each guest); ``console.py`` (xenconsoled);
+``xenbus.py`` (what split drivers share); block devices: ``vbd.py``, ``blkback.py``,
+``elevator.py``, ``block.py``; the network: ``packet.py``, ``vfr.py``, ``netback.py``,
+``bridge.py``, ``network.py``.
 """
