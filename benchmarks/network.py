@@ -22,91 +22,53 @@ Usage: python benchmarks/network.py [--quick]
 from __future__ import annotations
 
 import json
-import re
 import sys
-import time
 
-from xenlab.dom0.network import attach_vif
-from xenlab.toolstack.host import Host
+from xenlab.lab.network import TtcpRun, ttcp_run
 
 QUICK = "--quick" in sys.argv
 THRESHOLDS = (1, 2, 4, 8, 16, 32)
-_RATE = re.compile(r"(\d+) datagrams, (\d+) bytes in (\d+) us = ([\d.]+) Mbit/s")
-
-
-def ttcp(n: int, size: int, *, holdoff: int = 1, burst: int = 0) -> dict[str, float]:
-    """One run: the receiver's and sender's figures and the VIFs' counters."""
-    host = Host(64)
-    rx = host.create(
-        "xenolite", name="rx", memory_mib=8, cmdline=f"ttcp=rx n={n} holdoff={holdoff}"
-    )
-    tx = host.create(
-        "xenolite",
-        name="tx",
-        memory_mib=8,
-        cmdline=f"ttcp=tx peer=10.0.0.1 n={n} size={size} burst={burst}",
-    )
-    rx_vif, tx_vif = attach_vif(host, rx), attach_vif(host, tx)
-    t0 = time.perf_counter()
-    host.run(max_instructions=4_000_000_000)
-    wall = time.perf_counter() - t0
-    assert host.xen.check_invariants() == []
-    got = _RATE.search(rx.console)
-    sent = _RATE.search(tx.console)
-    assert got and sent and "ttcp-r: 0 lost" in rx.console, rx.console + tx.console
-    return {
-        "packets": int(got[1]),
-        "rx_us": int(got[3]),
-        "rx_mbit_s": float(got[4]),
-        "tx_mbit_s": float(sent[4]),
-        "wall_s": wall,
-        "flips": rx_vif.stats.rx_flips,
-        "rx_notifications": rx_vif.stats.notifications,
-        "tx_kicks": tx_vif.stats.kicks,
-        "tx_packets": tx_vif.stats.tx_packets,
-    }
 
 
 def main() -> None:
     n = 400 if QUICK else 2000
-    big = ttcp(n, 1472)
-    small = ttcp(n, 64)
-    for name, r in (("1472-byte", big), ("64-byte", small)):
+    big, small = ttcp_run(n, 1472), ttcp_run(n, 64)
+    runs: tuple[tuple[str, TtcpRun], ...] = (("1472-byte", big), ("64-byte", small))
+    for name, r in runs:
+        got = r.received
         print(
-            f"ttcp guest to guest, {n} x {name} datagrams: {r['rx_mbit_s']:.1f} Mbit/s received, "
-            f"{r['tx_mbit_s']:.1f} Mbit/s sent (virtual time), "
-            f"{r['packets'] / r['rx_us'] * 1e3:.0f} kpackets/s; {r['flips']} page flips; "
-            f"{r['wall_s'] / r['packets'] * 1e6:.0f} us of wall time per packet"
+            f"ttcp guest to guest, {n} x {name} datagrams: {got['mbit_s']:.1f} Mbit/s "
+            f"received, {r.sent['mbit_s']:.1f} Mbit/s sent (virtual time), "
+            f"{r.kpackets_s:.0f} kpackets/s; {r.flips} page flips; "
+            f"{r.wall_s / got['packets'] * 1e6:.0f} us of wall time per packet"
         )
         print(
-            f"  sender: {r['tx_kicks']} notifications to domain 0 for {r['tx_packets']} "
-            f"packets ({r['tx_packets'] / max(r['tx_kicks'], 1):.1f} per notification)"
+            f"  sender: {r.kicks} notifications to domain 0 for {r.tx_packets} "
+            f"packets ({r.tx_packets / max(r.kicks, 1):.1f} per notification)"
         )
     m = 256 if QUICK else 1024
     sweep = {}
     print(f"receiver's event threshold K ({m} x 1472-byte datagrams, sender bursts of 4):")
     for k in THRESHOLDS:
-        r = ttcp(m, 1472, holdoff=k, burst=4)
-        sweep[k] = r
+        r = sweep[k] = ttcp_run(m, 1472, holdoff=k, burst=4)
         print(
-            f"  K={k:>2}: {r['rx_notifications']:>4} notifications, "
-            f"{r['flips'] / max(r['rx_notifications'], 1):5.1f} packets per notification, "
-            f"receiver {r['rx_us']} us ({r['rx_mbit_s']:.1f} Mbit/s virtual)"
+            f"  K={k:>2}: {r.notifications:>4} notifications, "
+            f"{r.packets_per_notification:5.1f} packets per notification, "
+            f"receiver {r.received['us']} us ({r.received['mbit_s']:.1f} Mbit/s virtual)"
         )
     print(
         json.dumps(
             {
-                "ttcp_1472_rx_mbit_s": big["rx_mbit_s"],
-                "ttcp_1472_tx_mbit_s": big["tx_mbit_s"],
-                "ttcp_64_rx_mbit_s": small["rx_mbit_s"],
-                "ttcp_64_kpackets_s": round(small["packets"] / small["rx_us"] * 1e3, 1),
-                "wall_us_per_packet_1472": round(big["wall_s"] / big["packets"] * 1e6, 1),
-                "tx_packets_per_kick_1472": round(big["tx_packets"] / max(big["tx_kicks"], 1), 1),
+                "ttcp_1472_rx_mbit_s": big.received["mbit_s"],
+                "ttcp_1472_tx_mbit_s": big.sent["mbit_s"],
+                "ttcp_64_rx_mbit_s": small.received["mbit_s"],
+                "ttcp_64_kpackets_s": round(small.kpackets_s, 1),
+                "wall_us_per_packet_1472": round(big.wall_s / big.received["packets"] * 1e6, 1),
+                "tx_packets_per_kick_1472": round(big.tx_packets / max(big.kicks, 1), 1),
                 "packets_per_rx_notification": {
-                    str(k): round(r["flips"] / max(r["rx_notifications"], 1), 1)
-                    for k, r in sweep.items()
+                    str(k): round(r.packets_per_notification, 1) for k, r in sweep.items()
                 },
-                "rx_us_by_threshold": {str(k): r["rx_us"] for k, r in sweep.items()},
+                "rx_us_by_threshold": {str(k): r.received["us"] for k, r in sweep.items()},
             }
         )
     )

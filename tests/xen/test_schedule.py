@@ -80,3 +80,15 @@ def test_a_paused_domain_is_not_run_until_unpaused_and_the_trace_shows_who_ran()
     ran = [domid for domid, start, end in xen.trace]
     assert ran == [b.domid] * 3 + [a.domid] * 3
     assert all(start < end for _, start, end in xen.trace)
+
+
+def test_stepping_in_budgets_shorter_than_a_slice_still_shares_the_cpu():
+    # A run that ends on its instruction budget must not consume a round-robin turn:
+    # stepped 20,000 instructions at a time, two compute domains still alternate.
+    image = load_kernel_image(build_guest("bench_compute"))
+    xen = Xen()
+    a = build_domain(xen, image, name="a", memory_mib=4, cmdline="n=4000000000")
+    b = build_domain(xen, image, name="b", memory_mib=4, cmdline="n=4000000000")
+    for _ in range(20):
+        assert xen.run(max_instructions=20_000).reason == "budget"
+    assert a.stats.instructions == b.stats.instructions == 200_000

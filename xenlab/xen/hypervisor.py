@@ -229,6 +229,17 @@ class Xen:
         resume = None  # a domain whose run ended only so a new timer could be planned
         while True:
             next_timer = self._fire_timers()
+            # The limits come before the pick: a pick commits the scheduler (round-robin
+            # passes the turn), so a run that ends on its budget must not make one.
+            limit = None
+            if max_instructions is not None and spent >= max_instructions:
+                limit = "budget"
+            elif deadline is not None and time.monotonic() >= deadline:
+                limit = "deadline"
+            if limit is not None and any(
+                d.state is DomainState.RUNNABLE and not d.pause_count for d in domains.values()
+            ):
+                return RunResult(limit, spent, time.monotonic() - started)
             if (
                 resume is not None
                 and resume.state is DomainState.RUNNABLE
@@ -245,10 +256,6 @@ class Xen:
                     return RunResult("idle", spent, time.monotonic() - started)
                 self.clock.idle_until(next_timer)  # everyone waits: time jumps to the timer
                 continue
-            if max_instructions is not None and spent >= max_instructions:
-                return RunResult("budget", spent, time.monotonic() - started)
-            if deadline is not None and time.monotonic() >= deadline:
-                return RunResult("deadline", spent, time.monotonic() - started)
             budget = self.scheduler.slice
             if max_instructions is not None:
                 budget = min(budget, max_instructions - spent)
