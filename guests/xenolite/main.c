@@ -21,6 +21,9 @@ void start_kernel(start_info_t *si)
     const char *cmdline = boot_cmdline = (const char *)si->cmd_line;
     unsigned long nworkers, spin, tick_us;
 
+    /* On a host with domain 0, printk goes through the console ring from here on (a bare
+     * Xen leaves the console port unbound, and printk stays on console_io). */
+    xencons_ring_init(si);
     printk("xenolite: booting in ring 1 on Xen, %lu pages, cmdline '%.64s'\n",
            si->nr_pages, (const char *)si->cmd_line);
     arch_setup(si);

@@ -89,3 +89,13 @@ def test_building_a_domain_after_another_ran_leaves_the_first_one_intact():
     host.run(max_instructions=300_000_000)
     assert first.shutdown_reason == "poweroff", first.console
     assert second.shutdown_reason == "poweroff", second.console
+
+
+def test_xenolite_prints_through_its_console_ring_on_a_host():
+    host = Host(64)
+    domain = host.create("xenolite", name="lite", memory_mib=8)
+    host.run(max_instructions=300_000_000)
+    assert domain.shutdown_reason == "poweroff", domain.console
+    assert "xenolite: booting in ring 1" in domain.console
+    assert "console_io" not in domain.stats.hypercalls_by_name()
+    assert host.consoles[domain.domid].bytes_out == len(domain.console)
