@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from unicorn import (
@@ -65,6 +65,12 @@ _SEGMENT_CACHE_SIZE = 24  # QEMU's SegmentCache: u32 selector, u64 base, u32 lim
 # Indices into LiveEnv.regs (QEMU's R_EAX ... R_EDI order).
 EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
 REG_NAMES = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+
+# QEMU's tb_invalidate_phys_range(uc, start, end), exported by Unicorn's library: drops the
+# translated blocks of a RAM range (what ctl_remove_cache does, but by machine address).
+_tb_invalidate_phys_range = uclib.tb_invalidate_phys_range_x86_64
+_tb_invalidate_phys_range.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
+_tb_invalidate_phys_range.restype = None
 
 # Unicorn's hook callback signatures (uc.h): uc_cb_hookintr_t and uc_cb_hookinsn_invalid_t.
 _INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
@@ -141,6 +147,7 @@ class CPU:
         # The direct gate: [vector, armed, deliveries]; vector 0x100 never occurs.
         self._direct: list = [0x100, False, 0]
         self._idt_maddr = self._tss_maddr = 0
+        self._stale: set[int] = set()  # frames whose translated code must be dropped
         # Hooks go in before anything is translated (hooks added later miss cached code).
         # Unicorn reports #UD through its invalid-instruction hook, not as an interrupt.
         self._intr_cb = _INTR_CB(self._make_interrupt_callback())
@@ -455,6 +462,25 @@ class CPU:
     def invalidate_code(self, va: int, length: int) -> None:
         """Drop translated code for a virtual range written behind the CPU's back."""
         self.uc.ctl_remove_cache(va, va + length)
+
+    def mark_stale(self, mfn: int) -> None:
+        """Note a frame whose translations must go before the CPU runs again."""
+        self._stale.add(mfn)
+
+    def invalidate_stale(self) -> None:
+        """Invalidate every frame :meth:`mark_stale` noted (between runs)."""
+        if self._stale:
+            self.invalidate_frames(sorted(self._stale))
+            self._stale.clear()
+
+    def invalidate_frames(self, mfns: Iterable[int]) -> None:
+        """Drop the code translated from these machine frames only (their bytes changed
+        behind the CPU's back, e.g. a page flipped to another domain).  QEMU keys its
+        translations by RAM address, which is the machine address here (one RAM block,
+        mapped at 0); the self-test checks it.  Between runs only: inside a hook it could
+        free the block being executed."""
+        for mfn in mfns:
+            _tb_invalidate_phys_range(self._handle, mfn << 12, (mfn + 1) << 12)
 
     def flush_translations(self) -> None:
         """Drop all translated code: after the hypervisor rewrote a frame behind the CPU's

@@ -14,7 +14,9 @@ trampoline — brings a CPU up and checks each assumption, failing loudly with
 * a store to a read-only page is #PF (14) with CR2 = its address (natural) and error code 0x3
   (trap 4: the hidden ``error_code``);
 * exactly 5 instructions are counted (trap 3: ``count`` slices; the ``emu_counter`` offset);
-* after a remap and ``flush_tlb`` a load sees the new frame and a store lands (trap 5).
+* after a remap and ``flush_tlb`` a load sees the new frame and a store lands (trap 5);
+* code rewritten behind the CPU's back runs anew after ``invalidate_frames`` of its frame
+  (trap 6, by machine address: QEMU's RAM addresses are machine addresses).
 
 Run ``python -m xenlab.hw.selftest``; code that builds machines calls :func:`ensure_selftest`.
 """
@@ -33,7 +35,7 @@ from xenlab.hw.memory import MachineMemory
 
 NEEDS = "xenlab needs unicorn==2.1.4"
 L3, L2, L1, GDT, TRAMPOLINE, STACK0 = 0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x7000
-CODE, RO_PAGE, STACK1, OTHER_FRAME = 0x8000, 0x9000, 0xB000, 0xC000
+CODE, RO_PAGE, STACK1, OTHER_FRAME, REWRITE = 0x8000, 0x9000, 0xB000, 0xC000, 0xD000
 RINGS = {0: RingSelectors(0x08, 0x10), 1: RingSelectors(0x19, 0x21), 3: RingSelectors(0x2B, 0x33)}
 TRAMPOLINE_CODE = b"\xcf\x90\x90\xcd\x82\xeb\xfe"  # iretd; nop; nop; int $0x82; jmp .
 STORE = b"\xa3" + RO_PAGE.to_bytes(4, "little")  # mov %eax, RO_PAGE (5 bytes)
@@ -136,6 +138,20 @@ def _selftest() -> None:
     _check(
         traps == [(0x82, True, 3)],
         f"int $0x82 from ring 3 must reach trap_handler, not the ring-1 fast path: {traps}",
+    )
+
+    # Code rewritten through machine memory (as a page flip does) runs anew once its frame's
+    # translations are invalidated: mov $imm,%eax; int $0x82.
+    results = []
+    for value in (0x1111, 0x2222):
+        mem.write(REWRITE, b"\xb8" + value.to_bytes(4, "little") + INT82)
+        cpu.invalidate_frames([REWRITE >> 12])
+        cpu.enter_ring(3, eip=REWRITE, esp=STACK1, eflags=0x202, cr3=L3)
+        cpu.run(10)
+        results.append(cpu.reg(EAX))
+    _check(
+        results == [0x1111, 0x2222],
+        f"invalidate_frames must drop the translation of a rewritten frame; ran {results}",
     )
 
 

@@ -20,8 +20,9 @@ a flipped page reads what the giver left there, which is the point (the packet);
 must not leave anything else (netback scrubs the pages it receives).
 
 Translated code is keyed by machine address, so a frame that held code under its old owner
-must not run that code under its new one: :func:`flush_after_transfers` drops translations,
-once per batch of transfers (the caller's job, before any domain runs again).
+must not run that code under its new one: each transferred frame is marked stale, and
+:func:`flush_after_transfers` drops exactly those frames' translations, once per batch of
+transfers (the caller's job, before any domain runs again).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def _hand_over(mfn: int, to_domain: Domain) -> None:
     ft.owner[mfn] = to_domain.domid  # the allocator's owner list: one list for both
     ft.assign(mfn)  # a fresh allocation reference, no type, no pin
     to_domain.hole.set_m2p(mfn, M2P_INVALID)  # until the new owner names its pfn
+    to_domain.machine.cpu.mark_stale(mfn)  # its old owner's code must not run for the new
 
 
 def transfer_frame(from_domain: Domain, to_domain: Domain, mfn: int) -> int:
@@ -90,6 +92,7 @@ def exchange_frames(a: Domain, a_mfn: int, b: Domain, b_mfn: int) -> int:
 
 
 def flush_after_transfers(machine: Machine) -> None:
-    """Drop translated code: a transferred frame may have held its old owner's code, and the
-    CPU keys translations by machine address.  Once per batch, before any domain runs."""
-    machine.cpu.flush_translations()
+    """Drop the translated code of the frames transferred since the last call: they may
+    have held their old owner's code, and the CPU keys translations by machine address.
+    Once per batch, before any domain runs."""
+    machine.cpu.invalidate_stale()
