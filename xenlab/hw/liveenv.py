@@ -168,13 +168,16 @@ class InstructionCounter:
         offs = [
             o for o in range(8, len(blob) - 8, 8) if struct.unpack_from("<Q", blob, o)[0] == mark
         ]
-        if len(offs) != 1:
-            raise CalibrationError(f"uc->emu_count not found ({len(offs)} candidates)")
-        self._counter = ctypes.c_uint64.from_address(base + offs[0] - 8)
-        self._limit = ctypes.c_uint64.from_address(base + offs[0])
-        run_marker(mark + 8)  # the field must follow a second run
-        if self._limit.value != mark + 8:
-            raise CalibrationError("uc->emu_count does not follow emu_start's count")
+        # The live field follows a second run; a stale copy of the mark elsewhere in the
+        # heap (it happens, depending on what the process allocated before) does not.
+        run_marker(mark + 8)
+        live = [o for o in offs if ctypes.c_uint64.from_address(base + o).value == mark + 8]
+        if len(live) != 1:
+            raise CalibrationError(
+                f"uc->emu_count not found ({len(offs)} candidates, {len(live)} follow emu_start)"
+            )
+        self._counter = ctypes.c_uint64.from_address(base + live[0] - 8)
+        self._limit = ctypes.c_uint64.from_address(base + live[0])
 
     def executed(self) -> int:
         """Instructions completed by the last ``emu_start``.
