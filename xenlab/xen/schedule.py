@@ -139,10 +139,17 @@ class RoundRobin:
         pass  # round-robin keeps no account
 
     def pick(self, domains: list[Domain]) -> Domain | None:
-        runnable = [d for d in domains if d.state is DomainState.RUNNABLE and not d.pause_count]
-        if not runnable:
-            return None
-        later = [d for d in runnable if d.domid > self._last]
-        chosen = later[0] if later else runnable[0]
-        self._last = chosen.domid
-        return chosen
+        """The first runnable domain after the last one picked (``domains`` come in domid
+        order), wrapping round; one pass, since it runs before every slice."""
+        first = None
+        runnable = DomainState.RUNNABLE
+        for d in domains:
+            if d.state is runnable and not d.pause_count:
+                if d.domid > self._last:
+                    first = d
+                    break
+                if first is None:
+                    first = d
+        if first is not None:
+            self._last = first.domid
+        return first
