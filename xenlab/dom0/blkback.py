@@ -35,7 +35,6 @@ the service loop, reaches outside its VBD or touches another domain's memory.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,10 +43,9 @@ from xenlab.abi.layout import PAGE_SIZE
 from xenlab.dom0.domain0 import ControlDomain
 from xenlab.dom0.elevator import Position
 from xenlab.dom0.vbd import SECTOR_SIZE, Vbd, VbdError
-from xenlab.dom0.xenbus import XenbusState, frame_refused
-from xenlab.dom0.xenstore import Xenstore, XenstoreError
+from xenlab.dom0.xenbus import XenbusBackend, XenbusState
+from xenlab.dom0.xenstore import Xenstore
 from xenlab.xen.domain import Domain
-from xenlab.xen.frametable import PageType
 from xenlab.xen.ring import BackRing, RingError, SharedRing
 
 SECTORS_PER_PAGE = PAGE_SIZE // SECTOR_SIZE
@@ -115,11 +113,14 @@ class _Connection:
     pushed: bool = field(default=False)  # responses written since the last push
 
 
-class BlockDevice:
+class BlockDevice(XenbusBackend):
     """Domain 0's end of one VBD of one domain (Xen's ``struct backend_info`` + ``blkif``).
 
     ``kick(device)`` is called when the guest notifies: the block service then takes the
     device's requests at its next round."""
+
+    kind = "vbd"
+    driver = "blkback"
 
     def __init__(
         self,
@@ -133,102 +134,27 @@ class BlockDevice:
         kick: Callable[[BlockDevice], None],
         on_gone: Callable[[BlockDevice], None],
     ) -> None:
-        self.dom0 = dom0
-        self.xen = dom0.xen
-        self.store = store
-        self.domain = domain
-        self.domid = domain.domid
+        super().__init__(dom0, store, domain, devid, kick, on_gone)
         self.vbd = vbd
         self.vdev = vdev
-        self.devid = devid
-        self._kick = kick
-        self._on_gone = on_gone
-        self.frontend = f"{store.get_domain_path(self.domid)}/device/vbd/{devid}"
-        self.backend = f"{store.get_domain_path(0)}/backend/vbd/{self.domid}/{devid}"
         self.stats = VbdStats()
-        self.error: str | None = None  # why the back end refused or dropped the front end
-        self.last_refusal: str | None = None  # why the last bad request was refused
         self.conn: _Connection | None = None
-        self.removed = False
-        self._token = f"blkback-{self.domid}-{devid}"
-        self._write_nodes()
-        store.watch(f"{self.frontend}/state", self._token, self._frontend_changed)
-
-    # ------------------------------------------------------------------ xenstore
-    def _write_nodes(self) -> None:
-        """Both halves of the device's directory, as xl writes them: the front end's owned
-        by the guest (it writes ring-ref, event-channel, state there), the back end's by
-        domain 0 and readable by the guest."""
-        store, fe, be, domid = self.store, self.frontend, self.backend, self.domid
-        store.mkdir(fe)
-        store.set_perms(fe, [f"n{domid}", "r0"])
-        for key, value in (
-            ("backend", be),
-            ("backend-id", "0"),
-            ("virtual-device", str(self.devid)),
-            ("device-type", "disk"),
-            ("state", str(int(XenbusState.INITIALISING))),
-        ):
-            store.write(f"{fe}/{key}", value)
-            store.set_perms(f"{fe}/{key}", [f"n{domid}", "r0"])
-        store.mkdir(be)
-        store.set_perms(be, ["n0", f"r{domid}"])
-        for key, value in (
-            ("frontend", fe),
-            ("frontend-id", str(domid)),
-            ("online", "1"),
-            ("dev", self.vdev),
-            ("type", "file"),
-            ("mode", "r" if self.vbd.readonly else "w"),
-            ("params", ",".join(str(e.path) for e in self.vbd.extents)),
-            ("feature-barrier", "1"),
-            ("feature-flush-cache", "1"),
-        ):
-            store.write(f"{be}/{key}", value)
-        self._set_state(XenbusState.INIT_WAIT)
-
-    def _set_state(self, state: XenbusState) -> None:
-        self.store.write(f"{self.backend}/state", str(int(state)))
+        self._publish(
+            [("virtual-device", str(devid)), ("device-type", "disk")],
+            [
+                ("online", "1"),
+                ("dev", vdev),
+                ("type", "file"),
+                ("mode", "r" if vbd.readonly else "w"),
+                ("params", ",".join(str(e.path) for e in vbd.extents)),
+                ("feature-barrier", "1"),
+                ("feature-flush-cache", "1"),
+            ],
+        )
 
     @property
-    def state(self) -> XenbusState:
-        """The back end's state, as published."""
-        try:
-            return XenbusState(int(self.store.read(f"{self.backend}/state")))
-        except (XenstoreError, ValueError):
-            return XenbusState.CLOSED
-
-    @property
-    def connected(self) -> bool:
-        return self.conn is not None
-
-    def _read_frontend(self, key: str) -> int | None:
-        """A number the front end wrote (decimal), or None if missing or not a number."""
-        try:
-            text = self.store.read(f"{self.frontend}/{key}").decode("ascii", "replace")
-        except XenstoreError:
-            return None
-        return int(text) if text.isdigit() and len(text) < 20 else None
-
-    def _frontend_changed(self, path: str, token: str) -> None:
-        """The watch on the front end's ``state``: connect, disconnect, or go away."""
-        if self.removed:
-            return
-        if not self.store.exists(self.frontend):
-            self.remove("the front end's directory is gone (domain destroyed)")
-            return
-        state = self._read_frontend("state")
-        if state in (XenbusState.INITIALISED, XenbusState.CONNECTED):
-            if self.conn is None and self.error is None:
-                self._connect()
-        elif state in (XenbusState.CLOSING, XenbusState.CLOSED):
-            if self.conn is not None:
-                self.disconnect(None)
-                self._set_state(XenbusState.CLOSED)
-        elif state == XenbusState.INITIALISING and self.conn is None:
-            # A front end starting over (after a failure or a close): wait for it again.
-            self.error = None
-            self._set_state(XenbusState.INIT_WAIT)
+    def label(self) -> str:
+        return f"domain {self.domid} {self.vdev}"
 
     # ------------------------------------------------------------------ connecting
     def _connect(self) -> None:
@@ -237,18 +163,14 @@ class BlockDevice:
         if mfn is None or port is None:
             self._fail("ring-ref or event-channel missing or not a number")
             return
-        why = self._frame_refused(mfn, writable=True)
-        ft = self.xen.frametable
-        if why is None and ft.get_page_and_type(mfn, PageType.WRITABLE, self.domid):
-            why = "it cannot be mapped writable (a page table or descriptor frame?)"
+        why = self._hold_frame(mfn)
         if why is not None:
             self._fail(f"ring-ref {mfn:#x} refused: {why}")
             return
-        self.xen.foreign_mappings[mfn] += 1
         try:
             local = self.dom0.bind(self.domid, port, self._on_event)
         except ValueError as exc:
-            self._release_ring(mfn)
+            self._release_frame(mfn)
             self._fail(f"event-channel {port}: {exc}")
             return
         ring = BackRing(SharedRing(self.xen.machine.memory, mfn, abi.BLKIF_ENTRY_SIZE))
@@ -259,51 +181,17 @@ class BlockDevice:
         self.store.write(f"{be}/info", str(VDISK_READONLY if self.vbd.readonly else 0))
         self._set_state(XenbusState.CONNECTED)
 
-    def _fail(self, reason: str) -> None:
-        """Refuse the front end: log why, tell it through the store (``error``, Closed)."""
-        self.error = reason
-        self.xen.log.append(f"(dom0) blkback: domain {self.domid} {self.vdev}: {reason}")
-        with contextlib.suppress(XenstoreError):  # the directory is being removed
-            self.store.write(f"{self.backend}/error", reason)
-            self._set_state(XenbusState.CLOSED)
-
     def disconnect(self, reason: str | None) -> None:
         """Drop the ring and the port; a ``reason`` is a front end's misbehaviour, logged."""
         conn, self.conn = self.conn, None
         if conn is not None:
             self.dom0.unbind(conn.port)
-            self._release_ring(conn.mfn)
+            self._release_frame(conn.mfn)
         if reason is not None:
             self._fail(f"disconnected: {reason}")
 
-    def _release_ring(self, mfn: int) -> None:
-        mappings = self.xen.foreign_mappings
-        mappings[mfn] -= 1
-        if mappings[mfn] <= 0:
-            del mappings[mfn]
-        ft = self.xen.frametable
-        # If the domain was destroyed behind our back, its frames were reset: nothing to drop.
-        if (
-            self.xen.domains.get(self.domid) is self.domain
-            and ft.owner[mfn] == self.domid
-            and ft.type_count[mfn] > 0
-        ):
-            ft.put_page_and_type(mfn, self.domid)
-
-    def remove(self, reason: str) -> None:
-        """The device goes away (its domain was destroyed, or the toolstack detaches it)."""
-        if self.removed:
-            return
-        self.removed = True
-        self.disconnect(None)
-        with contextlib.suppress(XenstoreError):  # gone with the domain's home already
-            self.store.unwatch(f"{self.frontend}/state", self._token)
-        for path in (self.backend, self.frontend):
-            with contextlib.suppress(XenstoreError):
-                self.store.rm(path)
+    def _closed(self) -> None:
         self.vbd.close()
-        self.xen.log.append(f"(dom0) blkback: domain {self.domid} {self.vdev} removed: {reason}")
-        self._on_gone(self)
 
     def _on_event(self) -> None:
         self._kick(self)
@@ -384,9 +272,6 @@ class BlockDevice:
             except VbdError as exc:
                 return refuse(str(exc))
         return request
-
-    def _frame_refused(self, mfn: int, *, writable: bool) -> str | None:
-        return frame_refused(self.domain, mfn, writable=writable)
 
     # ------------------------------------------------------------------ I/O
     def execute(self, request: IoRequest) -> int:

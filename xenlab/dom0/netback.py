@@ -40,7 +40,6 @@ transfer table — gets an error response, or is disconnected with the reason lo
 
 from __future__ import annotations
 
-import contextlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,10 +48,9 @@ from xenlab.abi import ring as abi
 from xenlab.abi.layout import PAGE_SIZE
 from xenlab.dom0.domain0 import ControlDomain
 from xenlab.dom0.packet import ETH_FRAME_MAX, ETH_HLEN, HEADER_COPY, ip_str, mac_str
-from xenlab.dom0.xenbus import XenbusState, frame_refused
-from xenlab.dom0.xenstore import Xenstore, XenstoreError
+from xenlab.dom0.xenbus import XenbusBackend, XenbusState
+from xenlab.dom0.xenstore import Xenstore
 from xenlab.xen.domain import Domain
-from xenlab.xen.frametable import PageType
 from xenlab.xen.memory import alloc_domheap_pages
 from xenlab.xen.ring import BackRing, RingError, SharedRing
 from xenlab.xen.transfer import exchange_frames, transfer_refused
@@ -99,8 +97,11 @@ class _Connection:
     frames: tuple[int, ...]  # held while connected
 
 
-class Vif:
+class Vif(XenbusBackend):
     """Domain 0's end of one VIF of one domain (Xen's ``netif_t`` + ``backend_info``)."""
+
+    kind = "vif"
+    driver = "netback"
 
     def __init__(
         self,
@@ -115,94 +116,25 @@ class Vif:
         kick: Callable[[Vif], None],
         on_gone: Callable[[Vif], None],
     ) -> None:
-        self.dom0 = dom0
-        self.xen = dom0.xen
-        self.store = store
-        self.domain = domain
-        self.domid = domain.domid
-        self.devid = devid
+        super().__init__(dom0, store, domain, devid, kick, on_gone)
         self.name = f"vif{self.domid}.{devid}"  # Xen's name for the back end's interface
         self.mac = mac
         self.ip = ip
         self.bridge = bridge
-        self._kick = kick
-        self._on_gone = on_gone
-        self.frontend = f"{store.get_domain_path(self.domid)}/device/vif/{devid}"
-        self.backend = f"{store.get_domain_path(0)}/backend/vif/{self.domid}/{devid}"
         self.stats = VifStats()
-        self.error: str | None = None  # why the front end was refused or disconnected
-        self.last_refusal: str | None = None  # why the last bad request was refused
         self.conn: _Connection | None = None
         self.host_port: int | None = None  # its socket on the host bridge (bridge.py)
-        self.removed = False
-        self._token = f"netback-{self.domid}-{devid}"
-        self._write_nodes()
-        store.watch(f"{self.frontend}/state", self._token, self._frontend_changed)
-
-    # ------------------------------------------------------------------ xenstore
-    def _write_nodes(self) -> None:
-        """Both directories, as xl writes them.  ``mac`` and ``ip`` go to both: the guest's
-        minimal stack has no ARP and no DHCP, so it takes its addresses from here."""
-        store, fe, be, domid = self.store, self.frontend, self.backend, self.domid
-        store.mkdir(fe)
-        store.set_perms(fe, [f"n{domid}", "r0"])
-        for key, value in (
-            ("backend", be),
-            ("backend-id", "0"),
-            ("handle", str(self.devid)),
-            ("mac", mac_str(self.mac)),
-            ("ip", ip_str(self.ip)),
-            ("state", str(int(XenbusState.INITIALISING))),
-        ):
-            store.write(f"{fe}/{key}", value)
-            store.set_perms(f"{fe}/{key}", [f"n{domid}", "r0"])
-        store.mkdir(be)
-        store.set_perms(be, ["n0", f"r{domid}"])
-        for key, value in (
-            ("frontend", fe),
-            ("frontend-id", str(domid)),
-            ("handle", str(self.devid)),
-            ("mac", mac_str(self.mac)),
-            ("ip", ip_str(self.ip)),
-            ("bridge", self.bridge),
-            ("feature-rx-flip", "1"),
-            ("feature-rx-copy", "0"),
-        ):
-            store.write(f"{be}/{key}", value)
-        self._set_state(XenbusState.INIT_WAIT)
-
-    def _set_state(self, state: XenbusState) -> None:
-        self.store.write(f"{self.backend}/state", str(int(state)))
+        # mac and ip go to both directories: the guest's minimal stack has no ARP and no
+        # DHCP, so it takes its addresses from here.
+        addresses = [("handle", str(devid)), ("mac", mac_str(mac)), ("ip", ip_str(ip))]
+        self._publish(
+            addresses,
+            [*addresses, ("bridge", bridge), ("feature-rx-flip", "1"), ("feature-rx-copy", "0")],
+        )
 
     @property
-    def connected(self) -> bool:
-        return self.conn is not None
-
-    def _read_frontend(self, key: str) -> int | None:
-        try:
-            text = self.store.read(f"{self.frontend}/{key}").decode("ascii", "replace")
-        except XenstoreError:
-            return None
-        return int(text) if text.isdigit() and len(text) < 20 else None
-
-    def _frontend_changed(self, path: str, token: str) -> None:
-        """The watch on the front end's ``state``: connect, disconnect, or go away."""
-        if self.removed:
-            return
-        if not self.store.exists(self.frontend):
-            self.remove("the front end's directory is gone (domain destroyed)")
-            return
-        state = self._read_frontend("state")
-        if state in (XenbusState.INITIALISED, XenbusState.CONNECTED):
-            if self.conn is None and self.error is None:
-                self._connect()
-        elif state in (XenbusState.CLOSING, XenbusState.CLOSED):
-            if self.conn is not None:
-                self.disconnect(None)
-                self._set_state(XenbusState.CLOSED)
-        elif state == XenbusState.INITIALISING and self.conn is None:
-            self.error = None
-            self._set_state(XenbusState.INIT_WAIT)
+    def label(self) -> str:
+        return self.name
 
     # ------------------------------------------------------------------ connecting
     def _connect(self) -> None:
@@ -219,22 +151,18 @@ class Vif:
             return
         held: list[int] = []
         for key, mfn in zip(keys[:3], frames, strict=True):
-            why = self._frame_refused(mfn, writable=True)
-            ft = self.xen.frametable
-            if why is None and ft.get_page_and_type(mfn, PageType.WRITABLE, self.domid):
-                why = "it cannot be mapped writable (a page table or descriptor frame?)"
+            why = self._hold_frame(mfn)
             if why is not None:
                 for taken in held:
-                    self._release(taken)
+                    self._release_frame(taken)
                 self._fail(f"{key} {mfn:#x} refused: {why}")
                 return
-            self.xen.foreign_mappings[mfn] += 1
             held.append(mfn)
         try:
             local = self.dom0.bind(self.domid, port, self._on_event)
         except ValueError as exc:
             for taken in held:
-                self._release(taken)
+                self._release_frame(taken)
             self._fail(f"event-channel {port}: {exc}")
             return
         memory = self.xen.machine.memory
@@ -248,16 +176,6 @@ class Vif:
         self._set_state(XenbusState.CONNECTED)
         self._kick(self)  # requests may already be waiting
 
-    def _frame_refused(self, mfn: int, *, writable: bool) -> str | None:
-        return frame_refused(self.domain, mfn, writable=writable)
-
-    def _fail(self, reason: str) -> None:
-        self.error = reason
-        self.xen.log.append(f"(dom0) netback: {self.name}: {reason}")
-        with contextlib.suppress(XenstoreError):  # the directory is being removed
-            self.store.write(f"{self.backend}/error", reason)
-            self._set_state(XenbusState.CLOSED)
-
     def disconnect(self, reason: str | None) -> None:
         """Drop the rings, the transfer table and the port; a ``reason`` is a front end's
         misbehaviour, logged."""
@@ -265,37 +183,9 @@ class Vif:
         if conn is not None:
             self.dom0.unbind(conn.port)
             for mfn in conn.frames:
-                self._release(mfn)
+                self._release_frame(mfn)
         if reason is not None:
             self._fail(f"disconnected: {reason}")
-
-    def _release(self, mfn: int) -> None:
-        mappings = self.xen.foreign_mappings
-        mappings[mfn] -= 1
-        if mappings[mfn] <= 0:
-            del mappings[mfn]
-        ft = self.xen.frametable
-        # A destroyed domain's frames were reset already: nothing to drop then.
-        if (
-            self.xen.domains.get(self.domid) is self.domain
-            and ft.owner[mfn] == self.domid
-            and ft.type_count[mfn] > 0
-        ):
-            ft.put_page_and_type(mfn, self.domid)
-
-    def remove(self, reason: str) -> None:
-        """The VIF goes away (its domain was destroyed, or the toolstack detaches it)."""
-        if self.removed:
-            return
-        self.removed = True
-        self.disconnect(None)
-        with contextlib.suppress(XenstoreError):  # the store may have dropped them already
-            self.store.unwatch(f"{self.frontend}/state", self._token)
-        for path in (self.backend, self.frontend):
-            with contextlib.suppress(XenstoreError):
-                self.store.rm(path)
-        self.xen.log.append(f"(dom0) netback: {self.name} removed: {reason}")
-        self._on_gone(self)
 
     def _on_event(self) -> None:
         self.stats.kicks += 1
