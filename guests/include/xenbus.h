@@ -30,6 +30,18 @@ int xenbus_directory(const char *path, char *buf, int len);
 /* Read an unsigned number (decimal) from path: 0 or -errno. */
 int xenbus_read_ulong(const char *path, unsigned long *value);
 
+/* The same under a device directory: dir/key. */
+int xenbus_read_key(const char *dir, const char *key, char *buf, int len);
+int xenbus_read_key_ulong(const char *dir, const char *key, unsigned long *value);
+int xenbus_write_key_ulong(const char *dir, const char *key, unsigned long value);
+
+/*
+ * A front end's last step of the handshake: wait until the back end at
+ * `backend` says Connected (xen/io/xenbus.h). 0, or -1 if it closed instead
+ * (its "error" key is printed, prefixed with `who`).
+ */
+int xenbus_wait_connected(const char *backend, const char *who);
+
 /* Watch path (and everything below it), naming the watch with token. */
 int xenbus_watch(const char *path, const char *token);
 int xenbus_unwatch(const char *path, const char *token);

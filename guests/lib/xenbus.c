@@ -6,11 +6,13 @@
  * events may arrive between a request and its reply: they are kept (a few)
  * for xenbus_wait_watch.
  */
+#include <console.h>
 #include <events.h>
 #include <hypercall.h>
 #include <hypervisor.h>
 #include <lib.h>
 #include <xenbus.h>
+#include <xen/io/xenbus.h>
 #include <xen/io/xs_wire.h>
 
 static struct xenstore_domain_interface *xs;
@@ -263,4 +265,54 @@ int xenbus_wait_watch(char *path, int plen, char *token, int tlen)
     nr_events--;
     memmove(events, events + 1, sizeof(events[0]) * (size_t)nr_events);
     return 0;
+}
+
+int xenbus_read_key(const char *dir, const char *key, char *buf, int len)
+{
+    char path[160];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    return xenbus_read(path, buf, len);
+}
+
+int xenbus_read_key_ulong(const char *dir, const char *key, unsigned long *value)
+{
+    char path[160];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    return xenbus_read_ulong(path, value);
+}
+
+int xenbus_write_key_ulong(const char *dir, const char *key, unsigned long value)
+{
+    char path[160], text[24];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    snprintf(text, sizeof(text), "%lu", value);
+    return xenbus_write(path, text);
+}
+
+int xenbus_wait_connected(const char *backend, const char *who)
+{
+    char path[160], event[128], token[16], error[96];
+    unsigned long state = 0;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/state", backend);
+    rc = xenbus_watch(path, who);
+    for (;;) {
+        if (rc == 0)
+            rc = xenbus_wait_watch(event, sizeof(event), token, sizeof(token));
+        if (rc == 0)
+            rc = xenbus_read_ulong(path, &state);
+        if (rc < 0 || state >= XenbusStateClosing || state == XenbusStateConnected)
+            break;
+    }
+    xenbus_unwatch(path, who);
+    if (rc == 0 && state == XenbusStateConnected)
+        return 0;
+    if (xenbus_read_key(backend, "error", error, sizeof(error)) < 0)
+        error[0] = '\0';
+    printk("%s: the back end did not connect (state %lu, rc %d): %s\n", who, state, rc, error);
+    return -1;
 }

@@ -29,14 +29,11 @@
 #include <lib.h>
 #include <xenbus.h>
 #include <xen/io/blkif.h>
+#include <xen/io/xenbus.h>
 #include "defs.h"
 #include "syscall.h"
 #include "blkfront.h"
 
-/* XenbusState (Xen's io/xenbus.h): where each end of the device is. */
-#define XenbusStateInitialised 3
-#define XenbusStateConnected   4
-#define XenbusStateClosing     5
 
 #define VDISK_READONLY 0x4              /* in the back end's "info" */
 #define SECTORS_PER_PAGE (PGSIZE / 512)
@@ -51,41 +48,9 @@ static struct {
     unsigned int requests, errors;      /* for blkinfo() */
 } blk;
 
-static int node_path(char *buf, int len, const char *dir, const char *key)
-{
-    return snprintf(buf, (size_t)len, "%s/%s", dir, key);
-}
-
-/* Wait for the back end's state to become Connected: 0, or -1 if it gave up. */
-static int wait_for_backend(void)
-{
-    char path[128], event[128], token[16], error[96];
-    unsigned long state = 0;
-    int rc;
-
-    node_path(path, sizeof(path), blk.backend, "state");
-    rc = xenbus_watch(path, "blkfront");
-    for (;;) {
-        if (rc == 0)
-            rc = xenbus_wait_watch(event, sizeof(event), token, sizeof(token));
-        if (rc == 0)
-            rc = xenbus_read_ulong(path, &state);
-        if (rc < 0 || state >= XenbusStateClosing || state == XenbusStateConnected)
-            break;
-    }
-    xenbus_unwatch(path, "blkfront");
-    if (rc == 0 && state == XenbusStateConnected)
-        return 0;
-    node_path(path, sizeof(path), blk.backend, "error");
-    if (xenbus_read(path, error, sizeof(error)) < 0)
-        error[0] = '\0';
-    printk("blkfront: the back end did not connect (state %lu, rc %d): %s\n", state, rc, error);
-    return -1;
-}
-
 int blkfront_init(start_info_t *si)
 {
-    char list[64], path[96], value[24];
+    char list[64];
     blkif_sring_t *sring;
     unsigned long info = 0;
 
@@ -94,8 +59,7 @@ int blkfront_init(start_info_t *si)
     if (xenbus_directory("device/vbd", list, sizeof(list)) <= 0)
         return -1;                      /* no disk for us */
     snprintf(blk.node, sizeof(blk.node), "device/vbd/%s", list);   /* the first one */
-    node_path(path, sizeof(path), blk.node, "backend");
-    if (xenbus_read(path, blk.backend, sizeof(blk.backend)) <= 0)
+    if (xenbus_read_key(blk.node, "backend", blk.backend, sizeof(blk.backend)) <= 0)
         return -1;
 
     /* The ring: one page of ours, initialised before the back end may see it. */
@@ -108,32 +72,21 @@ int blkfront_init(start_info_t *si)
         panic("blkfront: alloc_unbound failed");
     mask_evtchn(blk.port);
 
-    node_path(path, sizeof(path), blk.node, "ring-ref");
-    snprintf(value, sizeof(value), "%lu", virt_to_mfn(sring));
-    xenbus_write(path, value);
-    node_path(path, sizeof(path), blk.node, "event-channel");
-    snprintf(value, sizeof(value), "%u", blk.port);
-    xenbus_write(path, value);
-    node_path(path, sizeof(path), blk.node, "state");
-    snprintf(value, sizeof(value), "%d", XenbusStateInitialised);
-    xenbus_write(path, value);
-    if (wait_for_backend() < 0)
+    xenbus_write_key_ulong(blk.node, "ring-ref", virt_to_mfn(sring));
+    xenbus_write_key_ulong(blk.node, "event-channel", blk.port);
+    xenbus_write_key_ulong(blk.node, "state", XenbusStateInitialised);
+    if (xenbus_wait_connected(blk.backend, "blkfront") < 0)
         return -1;
 
-    node_path(path, sizeof(path), blk.backend, "sectors");
-    xenbus_read_ulong(path, &blk.sectors);
-    node_path(path, sizeof(path), blk.backend, "sector-size");
-    xenbus_read_ulong(path, &blk.sector_size);
-    node_path(path, sizeof(path), blk.backend, "info");
-    xenbus_read_ulong(path, &info);
+    xenbus_read_key_ulong(blk.backend, "sectors", &blk.sectors);
+    xenbus_read_key_ulong(blk.backend, "sector-size", &blk.sector_size);
+    xenbus_read_key_ulong(blk.backend, "info", &info);
     blk.readonly = (info & VDISK_READONLY) != 0;
     if (blk.sector_size != 512) {
         printk("blkfront: %lu-byte sectors: only 512 is supported\n", blk.sector_size);
         return -1;
     }
-    node_path(path, sizeof(path), blk.node, "state");
-    snprintf(value, sizeof(value), "%d", XenbusStateConnected);
-    xenbus_write(path, value);
+    xenbus_write_key_ulong(blk.node, "state", XenbusStateConnected);
     blk.connected = 1;
     printk("blkfront: %s: %lu sectors of 512 bytes, %s, ring-ref %lu, port %u\n", blk.node,
            blk.sectors, blk.readonly ? "read-only" : "read-write", virt_to_mfn(sring), blk.port);

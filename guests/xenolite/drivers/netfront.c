@@ -45,14 +45,11 @@
 #include <lib.h>
 #include <xenbus.h>
 #include <xen/io/netif.h>
+#include <xen/io/xenbus.h>
 #include "defs.h"
 #include "syscall.h"
 #include "netfront.h"
 
-/* XenbusState (Xen's io/xenbus.h). */
-#define XenbusStateInitialised 3
-#define XenbusStateConnected   4
-#define XenbusStateClosing     5
 
 #define NET_TX_BUFS     64              /* transmit buffers in flight at most, two per page */
 #define NET_TX_BUFSIZE  2048
@@ -105,10 +102,6 @@ static struct {
     struct netinfo stats;
 } net;
 
-static int node_path(char *buf, int len, const char *dir, const char *key)
-{
-    return snprintf(buf, (size_t)len, "%s/%s", dir, key);
-}
 
 /* ------------------------------------------------------------ addresses */
 
@@ -535,42 +528,6 @@ int netfront_info(struct netinfo *info)
 
 /* ------------------------------------------------------------ connecting */
 
-/* Wait for the back end's state to become Connected: 0, or -1 if it gave up. */
-static int wait_for_backend(void)
-{
-    char path[128], event[128], token[16], error[96];
-    unsigned long state = 0;
-    int rc;
-
-    node_path(path, sizeof(path), net.backend, "state");
-    rc = xenbus_watch(path, "netfront");
-    for (;;) {
-        if (rc == 0)
-            rc = xenbus_wait_watch(event, sizeof(event), token, sizeof(token));
-        if (rc == 0)
-            rc = xenbus_read_ulong(path, &state);
-        if (rc < 0 || state >= XenbusStateClosing || state == XenbusStateConnected)
-            break;
-    }
-    xenbus_unwatch(path, "netfront");
-    if (rc == 0 && state == XenbusStateConnected)
-        return 0;
-    node_path(path, sizeof(path), net.backend, "error");
-    if (xenbus_read(path, error, sizeof(error)) < 0)
-        error[0] = '\0';
-    printk("netfront: the back end did not connect (state %lu, rc %d): %s\n", state, rc, error);
-    return -1;
-}
-
-static void write_key(const char *key, unsigned long value)
-{
-    char path[64], text[24];
-
-    node_path(path, sizeof(path), net.node, key);
-    snprintf(text, sizeof(text), "%lu", value);
-    xenbus_write(path, text);
-}
-
 /* The command line's network options: ttcp=tx|rx|echo, peer=IP, holdoff=K, rxbufs=N. */
 static void read_options(const char *cmdline)
 {
@@ -591,7 +548,7 @@ static void read_options(const char *cmdline)
 
 int netfront_init(start_info_t *si)
 {
-    char list[64], path[96], value[24];
+    char list[64], value[24];
     netif_tx_sring_t *txs;
     netif_rx_sring_t *rxs;
     uint16_t ids[NET_RX_MAX];
@@ -602,14 +559,13 @@ int netfront_init(start_info_t *si)
     if (xenbus_directory("device/vif", list, sizeof(list)) <= 0)
         return -1;                      /* no VIF for us */
     snprintf(net.node, sizeof(net.node), "device/vif/%s", list);   /* the first one */
-    node_path(path, sizeof(path), net.node, "backend");
-    if (xenbus_read(path, net.backend, sizeof(net.backend)) <= 0)
+    if (xenbus_read_key(net.node, "backend", net.backend, sizeof(net.backend)) <= 0)
         return -1;
-    node_path(path, sizeof(path), net.node, "mac");
-    if (xenbus_read(path, value, sizeof(value)) <= 0 || parse_mac(value, net.mac) < 0)
+    if (xenbus_read_key(net.node, "mac", value, sizeof(value)) <= 0 ||
+        parse_mac(value, net.mac) < 0)
         return -1;
-    node_path(path, sizeof(path), net.node, "ip");
-    if (xenbus_read(path, value, sizeof(value)) <= 0 || !(net.ip = parse_ip(value)))
+    if (xenbus_read_key(net.node, "ip", value, sizeof(value)) <= 0 ||
+        !(net.ip = parse_ip(value)))
         return -1;
     read_options((const char *)si->cmd_line);
 
@@ -648,16 +604,16 @@ int netfront_init(start_info_t *si)
         panic("netfront: alloc_unbound failed");
     mask_evtchn(net.port);
 
-    write_key("tx-ring-ref", virt_to_mfn(txs));
-    write_key("rx-ring-ref", virt_to_mfn(rxs));
-    write_key("rx-transfer-ref", virt_to_mfn((void *)net.xfer));
-    write_key("event-channel", net.port);
-    write_key("state", XenbusStateInitialised);
-    if (wait_for_backend() < 0)
+    xenbus_write_key_ulong(net.node, "tx-ring-ref", virt_to_mfn(txs));
+    xenbus_write_key_ulong(net.node, "rx-ring-ref", virt_to_mfn(rxs));
+    xenbus_write_key_ulong(net.node, "rx-transfer-ref", virt_to_mfn((void *)net.xfer));
+    xenbus_write_key_ulong(net.node, "event-channel", net.port);
+    xenbus_write_key_ulong(net.node, "state", XenbusStateInitialised);
+    if (xenbus_wait_connected(net.backend, "netfront") < 0)
         return -1;
     net.connected = 1;
     rx_post(ids, net.nrx);              /* the pages domain 0 may flip packets into */
-    write_key("state", XenbusStateConnected);
+    xenbus_write_key_ulong(net.node, "state", XenbusStateConnected);
     printk("netfront: %s: mac %02x:%02x:%02x:%02x:%02x:%02x, ip %u.%u.%u.%u, "
            "%u receive pages posted, port %u\n", net.node, net.mac[0], net.mac[1], net.mac[2],
            net.mac[3], net.mac[4], net.mac[5], net.ip >> 24, (net.ip >> 16) & 255,
