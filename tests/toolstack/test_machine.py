@@ -3,23 +3,19 @@ cleaned up, xl's after-care, and no CPU spent while idle."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import stat
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from machine_harness import daemon_pid, run_xenlab
 
 from xenlab.toolstack import machine
 from xenlab.toolstack.host import Host
@@ -43,46 +39,6 @@ on_poweroff = "{on_poweroff}"
 """
 
 
-def xenlab(where: Paths, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TQDM_DISABLE": "1", "XENLAB_MACHINE_DIR": str(where.dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "xenlab", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def stop_for_sure(where: Paths) -> None:
-    """Stop the daemon a test started, even when the test failed half-way."""
-    with contextlib.suppress(MachineError, OSError):
-        machine.stop_machine(where, timeout=5)
-    pid = _pid(where)
-    if daemon_alive(where) and pid:
-        os.kill(pid, signal.SIGKILL)  # the daemon this test started, by its id
-
-
-def _pid(where: Paths) -> int | None:
-    try:
-        return int(where.pid.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-@pytest.fixture
-def where() -> Iterator[Paths]:
-    # Short: a socket's path must fit in 107 bytes, which pytest's tmp_path may not.
-    top = Path(tempfile.mkdtemp(prefix="xlm-", dir="/tmp"))
-    paths = Paths(top / "machine")
-    try:
-        yield paths
-    finally:
-        stop_for_sure(paths)
-        shutil.rmtree(top, ignore_errors=True)
-
-
 def raw_exchange(where: Paths, data: bytes) -> list[dict[str, Any]]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(30)
@@ -97,7 +53,7 @@ def raw_exchange(where: Paths, data: bytes) -> list[dict[str, Any]]:
 
 
 def test_start_makes_a_0700_directory_and_a_0600_socket_and_stop_ends_the_daemon(where):
-    run = xenlab(where, "machine", "start")
+    run = run_xenlab(where, "machine", "start")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("machine started: pid ")
     assert stat.S_IMODE(os.stat(where.dir).st_mode) == 0o700
@@ -105,19 +61,19 @@ def test_start_makes_a_0700_directory_and_a_0600_socket_and_stop_ends_the_daemon
     assert stat.S_IMODE(os.stat(where.socket).st_mode) == 0o600
     assert daemon_alive(where)
 
-    status = xenlab(where, "machine", "status")
+    status = run_xenlab(where, "machine", "status")
     assert status.returncode == 0
-    assert f"pid {_pid(where)}" in status.stdout and "scheduler rr" in status.stdout
+    assert f"pid {daemon_pid(where)}" in status.stdout and "scheduler rr" in status.stdout
     assert "Domain-0" in status.stdout
 
-    again = xenlab(where, "machine", "start")
+    again = run_xenlab(where, "machine", "start")
     assert again.returncode == 1 and "already running" in again.stderr
 
-    stop = xenlab(where, "machine", "stop")
+    stop = run_xenlab(where, "machine", "stop")
     assert stop.returncode == 0 and stop.stdout.startswith("machine stopped")
     assert not daemon_alive(where)
     assert not where.socket.exists() and not where.pid.exists()
-    gone = xenlab(where, "machine", "status")
+    gone = run_xenlab(where, "machine", "status")
     assert (gone.returncode, gone.stdout) == (3, "machine: not running\n")
 
 
@@ -155,7 +111,7 @@ def test_a_stale_socket_is_detected_cleaned_up_and_a_new_machine_starts(where):
         time.sleep(0.02)
     assert where.socket.exists()
 
-    status = xenlab(where, "machine", "status")
+    status = run_xenlab(where, "machine", "status")
     assert status.returncode == 3
     assert f"the machine (pid {pid}) died without stopping cleanly" in status.stderr
     assert "removed its stale socket" in status.stderr
@@ -163,7 +119,7 @@ def test_a_stale_socket_is_detected_cleaned_up_and_a_new_machine_starts(where):
 
     where.socket.touch()  # a stale socket again: the first xl command cleans up and starts
     (where.dir / "machine.pid").write_text(f"{pid}\n")
-    listing = xenlab(where, "xl", "list")
+    listing = run_xenlab(where, "xl", "list")
     assert listing.returncode == 0, listing.stderr
     assert "removed its stale socket" in listing.stderr
     assert "started the machine" in listing.stderr
