@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import os
 import re
-import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from xenlab.dom0.blkback import BlockDevice, IoRequest
 from xenlab.dom0.domain0 import ControlDomain
@@ -212,28 +211,14 @@ class BlockService:
 
 # ---------------------------------------------------------------------- the toolstack's side
 
-_services: weakref.WeakKeyDictionary[ControlDomain, BlockService] = weakref.WeakKeyDictionary()
 
-
-class _HostLike(Protocol):
-    """What attach_disk needs of a ``toolstack.host.Host`` (dom0 may not import it)."""
-
-    dom0: ControlDomain
-    store: Xenstore
-
-    def domain(self, which: int | str) -> Domain: ...
-
-
-def block_service(host: Host | _HostLike) -> BlockService:
-    """The host's block service, started on first use."""
-    service = _services.get(host.dom0)
-    if service is None:
-        service = _services[host.dom0] = BlockService(host.dom0, host.store)
-    return service
+def block_service(host: Host) -> BlockService:
+    """The host's block service (``Host.block``: one per host, started on first use)."""
+    return host.block
 
 
 def attach_disk(
-    host: Host | _HostLike,
+    host: Host,
     domain: Domain | int | str,
     target: str | os.PathLike[str] | Disk,
     vdev: str = "xvda",
@@ -258,9 +243,7 @@ def attach_disk(
     return attach_vbd(host, domain, Vbd([(path, offset, size)], readonly), vdev)
 
 
-def attach_vbd(
-    host: Host | _HostLike, domain: Domain | int | str, vbd: Vbd, vdev: str = "xvda"
-) -> BlockDevice:
+def attach_vbd(host: Host, domain: Domain | int | str, vbd: Vbd, vdev: str = "xvda") -> BlockDevice:
     """Give ``domain`` the VBD ``vbd`` (any list of extents) as ``vdev``."""
     if not isinstance(domain, Domain):
         domain = host.domain(domain)

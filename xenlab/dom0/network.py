@@ -28,7 +28,6 @@ line); ``Network.vfr.command`` is ``vfr list|add|del``.
 from __future__ import annotations
 
 import hashlib
-import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -262,17 +261,9 @@ class Network:
         return lines
 
 
-_NETWORKS: weakref.WeakKeyDictionary[ControlDomain, Network] = weakref.WeakKeyDictionary()
-
-
 def network_of(host: Host) -> Network:
-    """The host's network (``host.network`` if the host has one, else made on first use)."""
-    network = getattr(host, "network", None)
-    if isinstance(network, Network):
-        return network
-    if host.dom0 not in _NETWORKS:
-        _NETWORKS[host.dom0] = Network(host.dom0, host.store)
-    return _NETWORKS[host.dom0]
+    """The host's network (``Host.network``: one per host, made on first use)."""
+    return host.network
 
 
 def attach_vif(

@@ -55,6 +55,7 @@ class Host:
         self.store = self.xenstored.store
         self.consoles: dict[int, ConsoleBackend] = {}
         self.xen.on_destroy.append(self._release)
+        self._block: block.BlockService | None = None
         self._network: network.Network | None = None
 
     # ------------------------------------------------------------------ life cycle
@@ -138,12 +139,6 @@ class Host:
         """``xl create``: the domain a configuration file describes (``xlcfg``), with the
         scheduling settings for this host's scheduler (xl ignores the others) and its
         devices.  ``cfg.kernel`` may be a built-in guest's name or a path."""
-        for devices, method, feature in (
-            (cfg.disks, "attach_disk", "block"),
-            (cfg.vifs, "attach_vif", "network"),
-        ):
-            if devices and not hasattr(self, method):
-                raise BootError(f"not available: {feature} back end not built into this xenlab")
         domain = self.create(
             cfg.kernel,
             name=cfg.name,
@@ -157,9 +152,10 @@ class Host:
                 self.sched_params(domain.domid, "bvt", **cfg.sched.bvt_params())
             elif scheduler == "credit" and cfg.sched.cpu_weight is not None:
                 self.sched_params(domain.domid, "credit", weight=cfg.sched.cpu_weight)
-            for devices, method in ((cfg.disks, "attach_disk"), (cfg.vifs, "attach_vif")):
-                for device in devices:
-                    getattr(self, method)(domain.domid, device)
+            for disk in cfg.disks:
+                self.attach_disk(domain.domid, disk)
+            for vif in cfg.vifs:
+                self.attach_vif(domain.domid, vif)
         except Exception:
             self.destroy(domain.domid)  # as xl does: no half-made domain stays behind
             raise
@@ -209,6 +205,13 @@ class Host:
     def attach_disk(self, which: int | str, disk: Disk) -> BlockDevice:
         """``xl block-attach`` / a config's ``disk =``: a VBD for the domain (dom0/block)."""
         return block.attach_disk(self, self.domain(which), disk)
+
+    @property
+    def block(self) -> block.BlockService:
+        """Domain 0's block service: every VBD's back end, round-robin and the elevator."""
+        if self._block is None:
+            self._block = block.BlockService(self.dom0, self.store)
+        return self._block
 
     @property
     def network(self) -> network.Network:
