@@ -15,8 +15,9 @@ Unicorn workarounds (see ``shared/reference/unicorn-field-notes.md``) all live h
 * **Run/stop rules** (traps 3, 6): ``until`` is always 0 and ``count`` always > 0; hooks are
   installed before anything is translated.
 * **No page-fault error code** (trap 4): read from the hidden ``error_code``.
-* **Stale TLB / code** (traps 5, 6): ``flush_tlb`` and ``invalidate_code`` are explicit and the
-  hypervisor calls them after every change the CPU cannot see.
+* **Stale TLB / code** (traps 5, 6): ``flush_tlb``, ``invalidate_code`` and
+  ``invalidate_frames`` (by machine address, through QEMU's ``tb_invalidate_phys_range``)
+  are explicit and the hypervisor calls them after every change the CPU cannot see.
 * **Slow register access** (trap 7): general registers and EIP are read and written in the
   live CPU state through ctypes (~0.1 µs instead of ~2 µs).
 """
