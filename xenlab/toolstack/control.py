@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from xenlab.build import BuildError as GuestBuildError
 from xenlab.build import build_guest
 from xenlab.toolstack.builder import build_domain
-from xenlab.toolstack.elfimage import ImageError, load_kernel_image
+from xenlab.toolstack.elfimage import ImageError, KernelImage, load_kernel_image
 from xenlab.xen.crash import CrashReport
 from xenlab.xen.domain import Domain, DomainState
 from xenlab.xen.hypervisor import Xen
@@ -67,6 +68,23 @@ def resolve_image(name_or_path: str | Path) -> Path:
         raise BootError(str(exc)) from exc
 
 
+def load_image(name_or_path: str | Path) -> KernelImage:
+    """The kernel image of a built-in guest, a guest folder or an ELF; BootError if not."""
+    try:
+        return load_kernel_image(resolve_image(name_or_path))
+    except ImageError as exc:
+        raise BootError(str(exc)) from exc
+
+
+def build(xen: Xen, image: KernelImage, **options: Any) -> Domain:
+    """``builder.build_domain`` with its refusals (memory sizes, command line, machine
+    memory) turned into one-line BootErrors for the user."""
+    try:
+        return build_domain(xen, image, **options)
+    except (ValueError, MemoryError) as exc:
+        raise BootError(str(exc)) from exc
+
+
 def summarize(xen: Xen, domain: Domain, wall: float, first_output: float | None) -> BootResult:
     if domain.state is DomainState.CRASHED:
         state = "crashed"
@@ -107,25 +125,13 @@ def boot(
 ) -> BootResult:
     """Build (if needed) and boot one guest until it shuts down, crashes or runs out of
     budget.  ``console`` receives the guest's output as it is written."""
-    image_path = resolve_image(name_or_path)
-    try:
-        image = load_kernel_image(image_path)
-    except ImageError as exc:
-        raise BootError(str(exc)) from exc
+    image = load_image(name_or_path)
     xen = xen or Xen()
     name = Path(name_or_path).stem if Path(name_or_path).is_file() else Path(str(name_or_path)).name
     started = time.perf_counter()
-    try:
-        domain = build_domain(
-            xen,
-            image,
-            name=name,
-            memory_mib=memory_mib,
-            max_memory_mib=max_memory_mib,
-            cmdline=cmdline,
-        )
-    except (ValueError, MemoryError) as exc:
-        raise BootError(str(exc)) from exc
+    domain = build(
+        xen, image, name=name, memory_mib=memory_mib, max_memory_mib=max_memory_mib, cmdline=cmdline
+    )
     first_output: list[float] = []
 
     def on_output(data: bytes) -> None:

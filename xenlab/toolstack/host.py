@@ -19,9 +19,7 @@ from xenlab.dom0.console import ConsoleBackend
 from xenlab.dom0.domain0 import ControlDomain
 from xenlab.dom0.vfr import VfrError
 from xenlab.dom0.xenstored import Xenstored
-from xenlab.toolstack.builder import build_domain
-from xenlab.toolstack.control import BootError, resolve_image
-from xenlab.toolstack.elfimage import ImageError, load_kernel_image
+from xenlab.toolstack.control import BootError, build, load_image
 from xenlab.xen.domain import Domain, DomainState
 from xenlab.xen.hypervisor import RunResult, Xen
 from xenlab.xen.sched_bvt import BVT
@@ -71,22 +69,15 @@ class Host:
         """Build a domain (a built-in guest's name or an ELF path) and connect it."""
         if any(d.name == name for d in self.xen.domains.values()):
             raise BootError(f"a domain named '{name}' already exists")
-        try:
-            image = load_kernel_image(resolve_image(kernel))
-        except ImageError as exc:
-            raise BootError(str(exc)) from exc
-        try:
-            domain = build_domain(
-                self.xen,
-                image,
-                name=name,
-                memory_mib=memory_mib,
-                max_memory_mib=max_memory_mib,
-                cmdline=cmdline,
-                xenstore=True,
-            )
-        except (ValueError, MemoryError) as exc:
-            raise BootError(str(exc)) from exc
+        domain = build(
+            self.xen,
+            load_image(kernel),
+            name=name,
+            memory_mib=memory_mib,
+            max_memory_mib=max_memory_mib,
+            cmdline=cmdline,
+            xenstore=True,
+        )
         self._connect(domain)
         return domain
 
